@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/thorchat/thorchat/config"
+	"github.com/thorchat/thorchat/ircd"
+)
+
+// serve runs the daemon until ctx is cancelled.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	motd, err := loadMOTD(cfg)
+	if err != nil {
+		return err
+	}
+	icfg := ircd.Config{
+		Name:    cfg.Server.Name,
+		Network: cfg.Server.Network,
+		Version: version,
+		MOTD:    motd,
+		Limits:  ircdLimits(cfg.Limits),
+		Logger:  log,
+	}
+	for _, ch := range cfg.Channels {
+		icfg.Channels = append(icfg.Channels, ircd.ChannelSpec{
+			Name: ch.Name, Topic: ch.Topic, Modes: ch.Modes, SpeakOperators: ch.Speak == "operators",
+		})
+	}
+	srv, err := ircd.New(icfg)
+	if err != nil {
+		return fmt.Errorf("start IRC server: %w", err)
+	}
+	runCtx, cancelRun := context.WithCancel(context.Background())
+	defer cancelRun()
+	runDone := make(chan struct{})
+	go func() { srv.Run(runCtx); close(runDone) }()
+
+	var wg sync.WaitGroup
+	serveOn := func(ln net.Listener, id ircd.Listener) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(ln, id); err != nil {
+				log.Error("listener stopped", "kind", id.Kind, "err", err)
+			}
+		}()
+	}
+	devListeners := 0
+	for _, addr := range cfg.Listen.DevTCP {
+		ln, id, err := listenDevTCP(addr)
+		if err != nil {
+			srv.Shutdown(context.Background())
+			return err
+		}
+		devListeners++
+		log.Info("dev TCP listener", "addr", ln.Addr().String())
+		serveOn(ln, id)
+	}
+	for _, path := range cfg.Listen.Unix {
+		ln, err := listenUnix(path)
+		if err != nil {
+			srv.Shutdown(context.Background())
+			return err
+		}
+		devListeners++
+		log.Info("unix listener", "path", path)
+		serveOn(ln, ircd.Listener{Kind: "unix", Host: strings.ToLower(cfg.Server.Name), Port: 0})
+	}
+	if devListeners > 0 {
+		log.Warn("non-onion listeners are on: use them for development and tests only", "count", devListeners)
+	}
+	if devListeners == 0 && !cfg.Listen.Onion {
+		srv.Shutdown(context.Background())
+		return errors.New("no listener: enable listen.onion or set listen.dev_tcp / listen.unix")
+	}
+	log.Info("thorchatd running", "server", cfg.Server.Name, "version", version)
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.ShutdownTimeout.Duration)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	cancelRun()
+	<-runDone
+	wg.Wait()
+	return nil
+}
+
+// listenDevTCP opens a plaintext loopback listener; config validation has
+// already refused non-loopback hosts, and this checks the bound address too.
+func listenDevTCP(addr string) (net.Listener, ircd.Listener, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, ircd.Listener{}, fmt.Errorf("listen.dev_tcp %q: %w", addr, err)
+	}
+	if err := config.CheckLoopbackHost(host); err != nil {
+		return nil, ircd.Listener{}, fmt.Errorf("listen.dev_tcp: %w", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, ircd.Listener{}, fmt.Errorf("listen.dev_tcp %q: %w", addr, err)
+	}
+	if ta, ok := ln.Addr().(*net.TCPAddr); !ok || !ta.IP.IsLoopback() {
+		ln.Close()
+		return nil, ircd.Listener{}, fmt.Errorf("listen.dev_tcp %q: bound to a non-loopback address", addr)
+	}
+	port, _ := strconv.Atoi(portStr)
+	return ln, ircd.Listener{Kind: "tcp", Host: strings.ToLower(host), Port: port}, nil
+}
+
+// listenUnix opens a unix socket (mode 0660), replacing a stale socket file.
+func listenUnix(path string) (net.Listener, error) {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("unix socket %s is in use by another process", path)
+		}
+		os.Remove(path)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen on unix socket %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("chmod %s: %w", path, err)
+	}
+	return ln, nil
+}
+
+func loadMOTD(cfg *config.Config) ([]string, error) {
+	text := cfg.Server.MOTD
+	if cfg.Server.MOTDFile != "" {
+		b, err := os.ReadFile(cfg.Server.MOTDFile)
+		if err != nil {
+			return nil, fmt.Errorf("server.motd_file: %w", err)
+		}
+		if len(b) > 64<<10 {
+			return nil, errors.New("server.motd_file: larger than 64 KiB")
+		}
+		text = string(b)
+	}
+	text = strings.TrimRight(text, "\n")
+	if text == "" {
+		return nil, nil
+	}
+	var lines []string
+	for _, l := range strings.Split(text, "\n") {
+		l = strings.TrimRight(l, "\r")
+		for len(l) > 400 {
+			lines = append(lines, l[:400])
+			l = l[400:]
+		}
+		lines = append(lines, l)
+	}
+	return lines, nil
+}
+
+func ircdLimits(l config.Limits) ircd.Limits {
+	return ircd.Limits{
+		MaxClients:           l.MaxClients,
+		MaxChannels:          l.MaxChannels,
+		MaxChannelsPerClient: l.MaxChannelsPerClient,
+		MaxMembersPerChannel: l.MaxMembersPerChannel,
+		MaxTargets:           l.MaxTargets,
+		MaxListEntries:       l.MaxListEntries,
+		LineBytes:            l.LineBytes,
+		TagBytes:             l.TagBytes,
+		SendQBytes:           l.SendQBytes,
+		NickLen:              l.NickLen,
+		UserLen:              l.UserLen,
+		RealnameLen:          l.RealnameLen,
+		ChannelLen:           l.ChannelLen,
+		TopicLen:             l.TopicLen,
+		KickLen:              l.KickLen,
+		AwayLen:              l.AwayLen,
+		KeyLen:               l.KeyLen,
+		ModesPerCommand:      l.ModesPerCommand,
+		MaxWhoReplies:        l.MaxWhoReplies,
+		PreRegLines:          l.PreRegLines,
+		RegistrationTimeout:  l.RegistrationTimeout.Duration,
+		PingInterval:         l.PingInterval.Duration,
+		PingTimeout:          l.PingTimeout.Duration,
+		ShutdownTimeout:      l.ShutdownTimeout.Duration,
+	}
+}

@@ -1,0 +1,225 @@
+// Package config loads and validates the daemon's TOML configuration.
+//
+// Every key has a default (see Default), so an almost empty file is a valid
+// configuration. Unknown keys are errors, and every error names the key and,
+// where the key appears in the file, its line.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole daemon configuration.
+type Config struct {
+	Server    Server    `toml:"server"`
+	Listen    Listen    `toml:"listen"`
+	Limits    Limits    `toml:"limits"`
+	Tor       Tor       `toml:"tor"`
+	Store     Store     `toml:"store"`
+	Accounts  Accounts  `toml:"accounts"`
+	Flood     Flood     `toml:"flood"`
+	Operators Operators `toml:"operators"`
+	Staff     Staff     `toml:"staff"`
+	Opers     Opers     `toml:"opers"`
+	Channels  []Channel `toml:"channel"`
+
+	// Path is the file the configuration was read from ("" for defaults).
+	Path string `toml:"-"`
+}
+
+// Server holds the server's public identity.
+type Server struct {
+	Name     string `toml:"name"`
+	Network  string `toml:"network"`
+	MOTD     string `toml:"motd"`
+	MOTDFile string `toml:"motd_file"`
+	DataDir  string `toml:"data_dir"`
+	LogLevel string `toml:"log_level"`
+}
+
+// Listen lists the listeners the daemon opens.
+type Listen struct {
+	DevTCP     []string `toml:"dev_tcp"`
+	Unix       []string `toml:"unix"`
+	Onion      bool     `toml:"onion"`
+	OnionPort  int      `toml:"onion_port"`
+	OnionSocket string   `toml:"onion_socket"`
+}
+
+// Limits bounds every per-client and per-server resource.
+type Limits struct {
+	MaxClients           int      `toml:"max_clients"`
+	MaxChannels          int      `toml:"max_channels"`
+	MaxChannelsPerClient int      `toml:"max_channels_per_client"`
+	MaxMembersPerChannel int      `toml:"max_members_per_channel"`
+	MaxTargets           int      `toml:"max_targets"`
+	MaxListEntries       int      `toml:"max_list_entries"`
+	LineBytes            int      `toml:"line_bytes"`
+	TagBytes             int      `toml:"tag_bytes"`
+	SendQBytes           int      `toml:"sendq_bytes"`
+	RecvQLines           int      `toml:"recvq_lines"`
+	NickLen              int      `toml:"nick_len"`
+	UserLen              int      `toml:"user_len"`
+	RealnameLen          int      `toml:"realname_len"`
+	ChannelLen           int      `toml:"channel_len"`
+	TopicLen             int      `toml:"topic_len"`
+	KickLen              int      `toml:"kick_len"`
+	AwayLen              int      `toml:"away_len"`
+	KeyLen               int      `toml:"key_len"`
+	ModesPerCommand      int      `toml:"modes_per_command"`
+	MaxWhoReplies        int      `toml:"max_who_replies"`
+	MaxCaps              int      `toml:"max_cap_lines"`
+	PreRegLines          int      `toml:"prereg_lines"`
+	RegistrationTimeout  Duration `toml:"registration_timeout"`
+	PingInterval         Duration `toml:"ping_interval"`
+	PingTimeout          Duration `toml:"ping_timeout"`
+	WriteTimeout         Duration `toml:"write_timeout"`
+	ShutdownTimeout      Duration `toml:"shutdown_timeout"`
+}
+
+// Tor configures the onion service.
+type Tor struct {
+	Mode            string `toml:"mode"`
+	Binary          string `toml:"binary"`
+	DataDir         string `toml:"data_dir"`
+	ExtraTorrc      string `toml:"extra_torrc"`
+	Control         string `toml:"control"`
+	ControlPassword string `toml:"control_password"`
+	KeyDir          string `toml:"key_dir"`
+
+	IntroDoSDefense     bool `toml:"intro_dos_defense"`
+	IntroDoSRatePerSec  int  `toml:"intro_dos_rate"`
+	IntroDoSBurstPerSec int  `toml:"intro_dos_burst"`
+	PoWDefenses         bool `toml:"pow_defenses"`
+	PoWQueueRate        int  `toml:"pow_queue_rate"`
+	PoWQueueBurst       int  `toml:"pow_queue_burst"`
+	MaxStreams          int  `toml:"max_streams"`
+	MaxStreamsClose     bool `toml:"max_streams_close_circuit"`
+	ExportCircuitID     bool `toml:"export_circuit_id"`
+}
+
+// Store configures the bbolt database.
+type Store struct {
+	Path string `toml:"path"`
+}
+
+// Accounts configures pubkey identities.
+type Accounts struct {
+	HRP          string   `toml:"hrp"`
+	PubKeyHRP    string   `toml:"pubkey_hrp"`
+	LoginRate    float64  `toml:"login_rate"`
+	LoginBurst   int      `toml:"login_burst"`
+	SASLTimeout  Duration `toml:"sasl_timeout"`
+	SASLFailures int      `toml:"sasl_max_failures"`
+}
+
+// Flood configures per-connection command throttling.
+type Flood struct {
+	Rate   float64 `toml:"rate"`
+	Burst  int     `toml:"burst"`
+	Excess int     `toml:"excess"`
+}
+
+// Operators lists the node operators' keys or addresses.
+type Operators struct {
+	Keys     []string `toml:"keys"`
+	File     string   `toml:"file"`
+	Statuses []string `toml:"statuses"`
+}
+
+// Staff lists accounts of core community members.
+type Staff struct {
+	Accounts []string `toml:"accounts"`
+}
+
+// Opers lists accounts that get IRC operator privileges on login.
+type Opers struct {
+	Accounts []string `toml:"accounts"`
+}
+
+// Channel is a channel declared in the configuration.
+type Channel struct {
+	Name  string `toml:"name"`
+	Topic string `toml:"topic"`
+	Modes string `toml:"modes"`
+	Speak string `toml:"speak"`
+}
+
+// Duration is a time.Duration written as a string ("30s", "2m").
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration (e.g. \"30s\"): %q", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Error is a configuration error that names a key and, when known, a line.
+type Error struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	loc := e.File
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
+	}
+	if e.Key != "" {
+		return fmt.Sprintf("%s: %s: %s", loc, e.Key, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", loc, e.Msg)
+}
+
+// Load reads, defaults and validates the configuration file at path.
+func Load(path string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, raw)
+}
+
+// Parse decodes, defaults and validates a configuration held in memory;
+// name is used in error messages.
+func Parse(name string, raw []byte) (*Config, error) {
+	c := Default()
+	c.Path = name
+	md, err := toml.Decode(string(raw), c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, &Error{File: name, Line: pe.Position.Line, Msg: pe.Message}
+		}
+		return nil, &Error{File: name, Msg: err.Error()}
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		k := und[0]
+		return nil, &Error{File: name, Line: keyLine(raw, k), Key: k.String(), Msg: "unknown key"}
+	}
+	if err := c.validate(); err != nil {
+		var ve *Error
+		if errors.As(err, &ve) {
+			ve.File = name
+			if ve.Line == 0 {
+				ve.Line = keyLine(raw, splitKey(ve.Key))
+			}
+		}
+		return nil, err
+	}
+	return c, nil
+}

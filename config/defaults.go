@@ -1,0 +1,76 @@
+package config
+
+import "time"
+
+// Default returns the configuration used for every key a file leaves out.
+func Default() *Config {
+	return &Config{
+		Server: Server{
+			Name:     "thorchat.local",
+			Network:  "ThorChat",
+			MOTD:     "Welcome to ThorChat: node operators coordinate here; everyone else may read.",
+			DataDir:  "data",
+			LogLevel: "info",
+		},
+		Listen: Listen{
+			Onion:     true,
+			OnionPort: 6667,
+		},
+		Limits: Limits{
+			MaxClients:           10000,
+			MaxChannels:          5000,
+			MaxChannelsPerClient: 50,
+			MaxMembersPerChannel: 10000,
+			MaxTargets:           4,
+			MaxListEntries:       100,
+			LineBytes:            512,
+			TagBytes:             8191,
+			SendQBytes:           256 << 10,
+			RecvQLines:           16,
+			NickLen:              32,
+			UserLen:              16,
+			RealnameLen:          100,
+			ChannelLen:           50,
+			TopicLen:             390,
+			KickLen:              255,
+			AwayLen:              200,
+			KeyLen:               32,
+			ModesPerCommand:      6,
+			MaxWhoReplies:        500,
+			MaxCaps:              16,
+			PreRegLines:          32,
+			RegistrationTimeout:  Duration{30 * time.Second},
+			PingInterval:         Duration{30 * time.Second},
+			PingTimeout:          Duration{60 * time.Second},
+			WriteTimeout:         Duration{30 * time.Second},
+			ShutdownTimeout:      Duration{4 * time.Second},
+		},
+		Tor: Tor{
+			Mode:                "embedded",
+			Binary:              "tor",
+			DataDir:             "", // derived: <data_dir>/tor
+			Control:             "127.0.0.1:9051",
+			IntroDoSDefense:     true,
+			IntroDoSRatePerSec:  25,
+			IntroDoSBurstPerSec: 200,
+			PoWDefenses:         true,
+			PoWQueueRate:        250,
+			PoWQueueBurst:       2500,
+			MaxStreams:          4,
+			MaxStreamsClose:     true,
+			ExportCircuitID:     true,
+		},
+		Accounts: Accounts{
+			HRP:          "thor",
+			PubKeyHRP:    "thorpub",
+			LoginRate:    2000,
+			LoginBurst:   200,
+			SASLTimeout:  Duration{30 * time.Second},
+			SASLFailures: 3,
+		},
+		Flood: Flood{Rate: 2, Burst: 10, Excess: 40},
+		Operators: Operators{
+			Statuses: []string{"Active", "Standby", "Ready"},
+		},
+	}
+}

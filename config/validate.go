@@ -1,0 +1,235 @@
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+func bad(key, format string, args ...any) error {
+	return &Error{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// validate checks values and fills derived defaults.
+func (c *Config) validate() error {
+	if !validServerName(c.Server.Name) {
+		return bad("server.name", "must be a host-like name (letters, digits, '-', '.'; at most 63 bytes), got %q", c.Server.Name)
+	}
+	if c.Server.Network == "" || strings.ContainsAny(c.Server.Network, " \r\n\x00") {
+		return bad("server.network", "must be a non-empty word without spaces")
+	}
+	if strings.ContainsAny(c.Server.MOTD, "\r\x00") {
+		return bad("server.motd", "must not contain CR or NUL")
+	}
+	switch c.Server.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("server.log_level", "must be debug, info, warn or error")
+	}
+	for i, a := range c.Listen.DevTCP {
+		if err := checkLoopback(a); err != nil {
+			return bad(fmt.Sprintf("listen.dev_tcp[%d]", i), "%v", err)
+		}
+	}
+	for i, p := range c.Listen.Unix {
+		if p == "" || len(p) > 100 {
+			return bad(fmt.Sprintf("listen.unix[%d]", i), "unix socket path must be 1..100 bytes")
+		}
+	}
+	if c.Listen.OnionPort < 1 || c.Listen.OnionPort > 65535 {
+		return bad("listen.onion_port", "must be 1..65535")
+	}
+	if c.Listen.OnionSocket == "" {
+		c.Listen.OnionSocket = filepath.Join(c.Server.DataDir, "irc.sock")
+	}
+	if len(c.Listen.OnionSocket) > 100 {
+		return bad("listen.onion_socket", "unix socket path must be at most 100 bytes")
+	}
+	if err := c.validateLimits(); err != nil {
+		return err
+	}
+	switch c.Tor.Mode {
+	case "embedded", "control":
+	default:
+		return bad("tor.mode", "must be \"embedded\" or \"control\", got %q", c.Tor.Mode)
+	}
+	if c.Tor.DataDir == "" {
+		c.Tor.DataDir = filepath.Join(c.Server.DataDir, "tor")
+	}
+	if c.Tor.KeyDir == "" {
+		c.Tor.KeyDir = filepath.Join(c.Server.DataDir, "onion")
+	}
+	if c.Store.Path == "" {
+		c.Store.Path = filepath.Join(c.Server.DataDir, "thorchat.db")
+	}
+	if c.Accounts.HRP == "" || strings.ToLower(c.Accounts.HRP) != c.Accounts.HRP {
+		return bad("accounts.hrp", "must be a lower-case bech32 prefix")
+	}
+	if c.Accounts.SASLFailures < 1 {
+		return bad("accounts.sasl_max_failures", "must be at least 1")
+	}
+	if c.Flood.Rate < 0 || c.Flood.Burst < 1 || c.Flood.Excess < c.Flood.Burst {
+		return bad("flood", "need rate >= 0, burst >= 1 and excess >= burst")
+	}
+	seen := map[string]bool{}
+	for i, ch := range c.Channels {
+		key := fmt.Sprintf("channel[%d]", i)
+		if len(ch.Name) < 2 || ch.Name[0] != '#' || len(ch.Name) > c.Limits.ChannelLen || strings.ContainsAny(ch.Name, " ,\a\x00\r\n") {
+			return bad(key+".name", "invalid channel name %q", ch.Name)
+		}
+		if seen[strings.ToLower(ch.Name)] {
+			return bad(key+".name", "channel %q declared twice", ch.Name)
+		}
+		seen[strings.ToLower(ch.Name)] = true
+		switch ch.Speak {
+		case "", "everyone", "operators":
+		default:
+			return bad(key+".speak", "must be \"everyone\" or \"operators\"")
+		}
+		if len(ch.Topic) > c.Limits.TopicLen {
+			return bad(key+".topic", "longer than limits.topic_len")
+		}
+		if strings.Trim(ch.Modes, "+ntmisR") != "" || (ch.Modes != "" && ch.Modes[0] != '+') {
+			return bad(key+".modes", "only flags from +ntmisR are allowed here, got %q", ch.Modes)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateLimits() error {
+	l := &c.Limits
+	ints := []struct {
+		key      string
+		v        int
+		min, max int
+	}{
+		{"limits.max_clients", l.MaxClients, 1, 1 << 20},
+		{"limits.max_channels", l.MaxChannels, 1, 1 << 20},
+		{"limits.max_channels_per_client", l.MaxChannelsPerClient, 1, 10000},
+		{"limits.max_members_per_channel", l.MaxMembersPerChannel, 1, 1 << 20},
+		{"limits.max_targets", l.MaxTargets, 1, 100},
+		{"limits.max_list_entries", l.MaxListEntries, 1, 10000},
+		{"limits.line_bytes", l.LineBytes, 512, 16384},
+		{"limits.tag_bytes", l.TagBytes, 0, 8191},
+		{"limits.sendq_bytes", l.SendQBytes, 4096, 64 << 20},
+		{"limits.recvq_lines", l.RecvQLines, 1, 1024},
+		{"limits.nick_len", l.NickLen, 9, 64},
+		{"limits.user_len", l.UserLen, 1, 64},
+		{"limits.realname_len", l.RealnameLen, 1, 390},
+		{"limits.channel_len", l.ChannelLen, 2, 64},
+		{"limits.topic_len", l.TopicLen, 1, 390},
+		{"limits.kick_len", l.KickLen, 1, 390},
+		{"limits.away_len", l.AwayLen, 1, 390},
+		{"limits.key_len", l.KeyLen, 1, 64},
+		{"limits.modes_per_command", l.ModesPerCommand, 1, 20},
+		{"limits.max_who_replies", l.MaxWhoReplies, 1, 100000},
+		{"limits.max_cap_lines", l.MaxCaps, 1, 100},
+		{"limits.prereg_lines", l.PreRegLines, 4, 1000},
+	}
+	for _, x := range ints {
+		if x.v < x.min || x.v > x.max {
+			return bad(x.key, "must be between %d and %d, got %d", x.min, x.max, x.v)
+		}
+	}
+	durs := []struct {
+		key string
+		v   Duration
+	}{
+		{"limits.registration_timeout", l.RegistrationTimeout},
+		{"limits.ping_interval", l.PingInterval},
+		{"limits.ping_timeout", l.PingTimeout},
+		{"limits.write_timeout", l.WriteTimeout},
+		{"limits.shutdown_timeout", l.ShutdownTimeout},
+	}
+	for _, d := range durs {
+		if d.v.Duration <= 0 {
+			return bad(d.key, "must be a positive duration")
+		}
+	}
+	return nil
+}
+
+// checkLoopback accepts "host:port" only when host is a loopback IP literal
+// (127.0.0.0/8 or ::1) or "localhost".
+func checkLoopback(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("not host:port: %q", addr)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("bad port in %q (0 is allowed only in tests)", addr)
+	}
+	return CheckLoopbackHost(host)
+}
+
+// CheckLoopbackHost refuses any host that is not a loopback IP literal or
+// "localhost"; dev listeners must never be reachable from the network.
+func CheckLoopbackHost(host string) error {
+	if host == "localhost" {
+		return nil
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !ip.IsLoopback() || ip.Zone() != "" {
+		return fmt.Errorf("%q is not a loopback address (127.0.0.0/8 or ::1): the dev listener must never be reachable from the network", host)
+	}
+	return nil
+}
+
+func validServerName(s string) bool {
+	if s == "" || len(s) > 63 || !strings.Contains(s, ".") {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func splitKey(k string) toml.Key {
+	if i := strings.IndexByte(k, '['); i >= 0 {
+		k = k[:i]
+	}
+	return strings.Split(k, ".")
+}
+
+// keyLine finds the line on which a dotted key is set, scanning section
+// headers; it returns 0 when the key is not written in the file.
+func keyLine(raw []byte, key toml.Key) int {
+	if len(key) == 0 {
+		return 0
+	}
+	section := strings.Join(key[:len(key)-1], ".")
+	last := key[len(key)-1]
+	cur := ""
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	n := 0
+	sectionLine := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "[") {
+			cur = strings.Trim(line, "[] ")
+			if cur == strings.Join(key, ".") {
+				sectionLine = n
+			}
+			continue
+		}
+		if cur != section {
+			continue
+		}
+		if k, _, ok := strings.Cut(line, "="); ok && strings.Trim(strings.TrimSpace(k), `"`) == last {
+			return n
+		}
+	}
+	return sectionLine
+}

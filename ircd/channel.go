@@ -1,0 +1,544 @@
+package ircd
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/irc.v4"
+)
+
+// Member privileges in a channel.
+type memberMode uint8
+
+const (
+	memberVoice memberMode = 1 << iota
+	memberOp
+)
+
+// prefixes returns "@", "+", "@+" (multi-prefix) or "".
+func (m memberMode) prefixes(multi bool) string {
+	p := ""
+	if m&memberOp != 0 {
+		p = "@"
+		if !multi {
+			return p
+		}
+	}
+	if m&memberVoice != 0 {
+		p += "+"
+	}
+	return p
+}
+
+// Channel modes without parameters.
+type chanFlags uint16
+
+const (
+	chanNoExternal chanFlags = 1 << iota // n
+	chanTopicOps                         // t
+	chanModerated                        // m
+	chanInviteOnly                       // i
+	chanSecret                           // s
+)
+
+var chanFlagLetters = []struct {
+	f chanFlags
+	l byte
+}{{chanInviteOnly, 'i'}, {chanModerated, 'm'}, {chanNoExternal, 'n'}, {chanSecret, 's'}, {chanTopicOps, 't'}}
+
+const chanModesToken = "beI,k,l,imnst"
+
+type listEntry struct {
+	mask  string // folded, normalized
+	setBy string
+	setAt time.Time
+}
+
+// Channel is a channel's state, owned by the processing goroutine.
+type Channel struct {
+	name, folded string
+	created      time.Time
+	topic        string
+	topicBy      string
+	topicAt      time.Time
+	flags        chanFlags
+	key          string
+	limit        int
+	bans         []listEntry
+	excepts      []listEntry
+	invex        []listEntry
+	members      map[*Client]memberMode
+	invited      map[string]struct{} // folded nicks
+	permanent    bool
+	speakOps     bool // speak = "operators": +m with voice for operators and staff
+}
+
+func (s *Server) newChannel(name string) *Channel {
+	ch := &Channel{
+		name:    name,
+		folded:  Fold(name),
+		created: s.clock.Now(),
+		members: map[*Client]memberMode{},
+	}
+	s.st.channels[ch.folded] = ch
+	return ch
+}
+
+func (s *Server) createPermanentChannel(spec ChannelSpec) {
+	ch := s.newChannel(spec.Name)
+	ch.permanent = true
+	ch.topic = truncate(spec.Topic, s.lim.TopicLen)
+	if ch.topic != "" {
+		ch.topicBy = s.name
+		ch.topicAt = ch.created
+	}
+	for _, l := range strings.TrimPrefix(spec.Modes, "+") {
+		for _, f := range chanFlagLetters {
+			if byte(l) == f.l {
+				ch.flags |= f.f
+			}
+		}
+	}
+	if spec.SpeakOperators {
+		ch.speakOps = true
+		ch.flags |= chanModerated
+	}
+}
+
+func (ch *Channel) modeString(showKey bool) (string, []string) {
+	m := "+"
+	var params []string
+	for _, f := range chanFlagLetters {
+		if ch.flags&f.f != 0 {
+			m += string(f.l)
+		}
+	}
+	if ch.key != "" {
+		m += "k"
+		if showKey {
+			params = append(params, ch.key)
+		} else {
+			params = append(params, "*")
+		}
+	}
+	if ch.limit > 0 {
+		m += "l"
+		params = append(params, strconv.Itoa(ch.limit))
+	}
+	return m, params
+}
+
+func (ch *Channel) removeMember(s *Server, c *Client) {
+	delete(ch.members, c)
+	delete(c.channels, ch)
+	if len(ch.members) == 0 && !ch.permanent {
+		delete(s.st.channels, ch.folded)
+	}
+}
+
+func (ch *Channel) renameInvites(oldFolded, newFolded string) {
+	if _, ok := ch.invited[oldFolded]; ok {
+		delete(ch.invited, oldFolded)
+		ch.invited[newFolded] = struct{}{}
+	}
+}
+
+// broadcast sends msg to every member (except `except`), honouring caps:
+// when need is non-zero only members with that cap get it.
+func (ch *Channel) broadcast(msg *outMsg, except *Client, need capSet) {
+	for m := range ch.members {
+		if m == except || (need != 0 && !m.caps.has(need)) {
+			continue
+		}
+		m.sendMsg(msg)
+	}
+}
+
+// toCommonPeers sends msg once to every client sharing a channel with c.
+// With need set, only peers having that cap; includeSelf adds c itself.
+func (s *Server) toCommonPeers(c *Client, msg *outMsg, need capSet, includeSelf bool) {
+	if len(c.channels) == 1 {
+		for ch := range c.channels {
+			ch.broadcast(msg, c, need)
+		}
+	} else if len(c.channels) > 1 {
+		seen := make(map[*Client]struct{}, 64)
+		for ch := range c.channels {
+			for m := range ch.members {
+				if m == c || (need != 0 && !m.caps.has(need)) {
+					continue
+				}
+				if _, dup := seen[m]; dup {
+					continue
+				}
+				seen[m] = struct{}{}
+				m.sendMsg(msg)
+			}
+		}
+	}
+	if includeSelf && (need == 0 || c.caps.has(need)) {
+		c.sendMsg(msg)
+	}
+}
+
+// isBanned checks +b against +e for c.
+func (ch *Channel) isBanned(c *Client) bool {
+	return matchList(ch.bans, c) && !matchList(ch.excepts, c)
+}
+
+func matchList(l []listEntry, c *Client) bool {
+	if len(l) == 0 {
+		return false
+	}
+	full := Fold(c.prefix())
+	for _, e := range l {
+		if strings.HasPrefix(e.mask, "$a:") {
+			if c.account != "" && matchMask(e.mask[3:], Fold(c.account)) {
+				return true
+			}
+			continue
+		}
+		if matchMask(e.mask, full) {
+			return true
+		}
+	}
+	return false
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func (s *Server) handleJoin(c *Client, m *irc.Message) {
+	if m.Params[0] == "0" {
+		for ch := range c.channels {
+			s.part(c, ch, "Left all channels")
+		}
+		return
+	}
+	names := splitList(m.Params[0])
+	var keys []string
+	if len(m.Params) > 1 {
+		keys = splitList(m.Params[1])
+	}
+	if len(names) > s.lim.MaxChannelsPerClient {
+		names = names[:s.lim.MaxChannelsPerClient]
+	}
+	for i, name := range names {
+		key := ""
+		if i < len(keys) {
+			key = keys[i]
+		}
+		s.join(c, name, key)
+		if c.gone {
+			return
+		}
+	}
+}
+
+func (s *Server) join(c *Client, name, key string) {
+	if !validChannel(name, s.lim.ChannelLen) {
+		if name != "" && name[0] == '#' {
+			c.numeric(errBadChanMask, name, "Bad channel mask")
+		} else {
+			c.numeric(errNoSuchChannel, name, "No such channel")
+		}
+		return
+	}
+	folded := Fold(name)
+	ch := s.st.channels[folded]
+	if ch != nil {
+		if _, in := ch.members[c]; in {
+			return
+		}
+	}
+	if len(c.channels) >= s.lim.MaxChannelsPerClient {
+		c.numeric(errTooManyChannels, name, "You have joined too many channels")
+		return
+	}
+	if ch == nil {
+		if len(s.st.channels) >= s.lim.MaxChannels {
+			c.numeric(errTooManyChannels, name, "The server has too many channels")
+			return
+		}
+	} else {
+		_, invited := ch.invited[c.folded]
+		override := c.oper
+		switch {
+		case override:
+		case ch.key != "" && key != ch.key:
+			c.numeric(errBadChannelKey, ch.name, "Cannot join channel (+k)")
+			return
+		case ch.limit > 0 && len(ch.members) >= ch.limit && !invited:
+			c.numeric(errChannelIsFull, ch.name, "Cannot join channel (+l)")
+			return
+		case ch.flags&chanInviteOnly != 0 && !invited && !matchList(ch.invex, c):
+			c.numeric(errInviteOnlyChan, ch.name, "Cannot join channel (+i)")
+			return
+		case ch.isBanned(c) && !invited:
+			c.numeric(errBannedFromChan, ch.name, "Cannot join channel (+b)")
+			return
+		case len(ch.members) >= s.lim.MaxMembersPerChannel:
+			c.numeric(errChannelIsFull, ch.name, "Cannot join channel (channel is at the server's member limit)")
+			return
+		}
+		delete(ch.invited, c.folded)
+	}
+	var mode memberMode
+	if ch == nil {
+		ch = s.newChannel(name)
+		ch.flags = chanNoExternal | chanTopicOps
+		mode = memberOp
+	} else if len(ch.members) == 0 && !ch.permanent {
+		mode = memberOp
+	}
+	if ch.speakOps && (c.class == "operator" || c.class == "staff") {
+		mode |= memberVoice
+	}
+	ch.members[c] = mode
+	if c.channels == nil {
+		c.channels = make(map[*Channel]struct{}, 4)
+	}
+	c.channels[ch] = struct{}{}
+	c.lastActive = s.clock.Now()
+	now := s.clock.Now()
+	plain := newOutMsg(now, line(c.prefix(), "JOIN", ch.name))
+	plain.account = c.account
+	acct := c.account
+	if acct == "" {
+		acct = "*"
+	}
+	ext := newOutMsg(now, buildLine(c.prefix(), "JOIN", []string{ch.name, acct, c.realname}, true))
+	ext.account = c.account
+	for mbr := range ch.members {
+		if mbr.caps.has(capExtendedJoin) {
+			mbr.sendMsg(ext)
+		} else {
+			mbr.sendMsg(plain)
+		}
+	}
+	if mode != 0 {
+		// speak = operators: voice shows who may talk, in standard terms
+		if mode&memberVoice != 0 && mode&memberOp == 0 {
+			vm := newOutMsg(now, line(s.name, "MODE", ch.name, "+v", c.nick))
+			ch.broadcast(vm, nil, 0)
+		}
+	}
+	if ch.topic != "" {
+		c.numeric(rplTopic, ch.name, ch.topic)
+		c.numeric(rplTopicWhoTime, ch.name, ch.topicBy, strconv.FormatInt(ch.topicAt.Unix(), 10))
+	}
+	s.sendNames(c, ch)
+}
+
+func (s *Server) handlePart(c *Client, m *irc.Message) {
+	reason := ""
+	if len(m.Params) > 1 {
+		reason = truncate(m.Params[1], s.lim.KickLen)
+	}
+	for _, name := range splitList(m.Params[0]) {
+		ch := s.st.channels[Fold(name)]
+		if ch == nil {
+			c.numeric(errNoSuchChannel, name, "No such channel")
+			continue
+		}
+		if _, in := ch.members[c]; !in {
+			c.numeric(errNotOnChannel, ch.name, "You're not on that channel")
+			continue
+		}
+		s.part(c, ch, reason)
+	}
+}
+
+func (s *Server) part(c *Client, ch *Channel, reason string) {
+	params := []string{ch.name}
+	if reason != "" {
+		params = append(params, reason)
+	}
+	msg := newOutMsg(s.clock.Now(), line(c.prefix(), "PART", params...))
+	ch.broadcast(msg, nil, 0)
+	ch.removeMember(s, c)
+}
+
+func (s *Server) handleTopic(c *Client, m *irc.Message) {
+	ch := s.st.channels[Fold(m.Params[0])]
+	if ch == nil {
+		c.numeric(errNoSuchChannel, m.Params[0], "No such channel")
+		return
+	}
+	mode, in := ch.members[c]
+	if len(m.Params) < 2 {
+		if !in && ch.flags&chanSecret != 0 {
+			c.numeric(errNotOnChannel, ch.name, "You're not on that channel")
+			return
+		}
+		if ch.topic == "" {
+			c.numeric(rplNoTopic, ch.name, "No topic is set")
+			return
+		}
+		c.numeric(rplTopic, ch.name, ch.topic)
+		c.numeric(rplTopicWhoTime, ch.name, ch.topicBy, strconv.FormatInt(ch.topicAt.Unix(), 10))
+		return
+	}
+	if !in && !c.oper {
+		c.numeric(errNotOnChannel, ch.name, "You're not on that channel")
+		return
+	}
+	if ch.flags&chanTopicOps != 0 && mode&memberOp == 0 && !c.oper {
+		c.numeric(errChanOPrivsNeeded, ch.name, "You're not channel operator")
+		return
+	}
+	ch.topic = truncate(m.Params[1], s.lim.TopicLen)
+	ch.topicBy = c.prefix()
+	ch.topicAt = s.clock.Now()
+	msg := newOutMsg(ch.topicAt, buildLine(c.prefix(), "TOPIC", []string{ch.name, ch.topic}, true))
+	msg.account = c.account
+	ch.broadcast(msg, nil, 0)
+}
+
+func (s *Server) handleNames(c *Client, m *irc.Message) {
+	if len(m.Params) == 0 {
+		c.numeric(rplEndOfNames, "*", "End of /NAMES list")
+		return
+	}
+	for _, name := range splitList(m.Params[0])[:1] {
+		ch := s.st.channels[Fold(name)]
+		if ch == nil || (ch.flags&chanSecret != 0 && !isMember(ch, c)) {
+			c.numeric(rplEndOfNames, name, "End of /NAMES list")
+			continue
+		}
+		s.sendNames(c, ch)
+	}
+}
+
+func isMember(ch *Channel, c *Client) bool {
+	_, ok := ch.members[c]
+	return ok
+}
+
+func (s *Server) sendNames(c *Client, ch *Channel) {
+	sym := "="
+	if ch.flags&chanSecret != 0 {
+		sym = "@"
+	}
+	in := isMember(ch, c)
+	multi := c.caps.has(capMultiPrefix)
+	uhnames := c.caps.has(capUserhostInNames)
+	head := len(s.name) + len(c.nick) + len(ch.name) + 16
+	var b strings.Builder
+	for mbr, mode := range ch.members {
+		if !in && mbr.invisible {
+			continue
+		}
+		word := mode.prefixes(multi)
+		if uhnames {
+			word += mbr.prefix()
+		} else {
+			word += mbr.nick
+		}
+		if b.Len() > 0 && head+b.Len()+1+len(word) > 500 {
+			c.numeric(rplNamReply, sym, ch.name, b.String())
+			b.Reset()
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(word)
+	}
+	if b.Len() > 0 {
+		c.numeric(rplNamReply, sym, ch.name, b.String())
+	}
+	c.numeric(rplEndOfNames, ch.name, "End of /NAMES list")
+}
+
+func (s *Server) handleKick(c *Client, m *irc.Message) {
+	ch := s.st.channels[Fold(m.Params[0])]
+	if ch == nil {
+		c.numeric(errNoSuchChannel, m.Params[0], "No such channel")
+		return
+	}
+	mode, in := ch.members[c]
+	if !in && !c.oper {
+		c.numeric(errNotOnChannel, ch.name, "You're not on that channel")
+		return
+	}
+	if mode&memberOp == 0 && !c.oper {
+		c.numeric(errChanOPrivsNeeded, ch.name, "You're not channel operator")
+		return
+	}
+	reason := c.nick
+	if len(m.Params) > 2 && m.Params[2] != "" {
+		reason = truncate(m.Params[2], s.lim.KickLen)
+	}
+	targets := splitList(m.Params[1])
+	if len(targets) > s.lim.MaxTargets {
+		c.numeric(errTooManyTargets, m.Params[1], "Too many targets")
+		targets = targets[:s.lim.MaxTargets]
+	}
+	for _, nick := range targets {
+		t := s.st.nicks[Fold(nick)]
+		if t == nil || !t.registered {
+			c.numeric(errNoSuchNick, nick, "No such nick/channel")
+			continue
+		}
+		if !isMember(ch, t) {
+			c.numeric(errUserNotInChannel, t.nick, ch.name, "They aren't on that channel")
+			continue
+		}
+		msg := newOutMsg(s.clock.Now(), buildLine(c.prefix(), "KICK", []string{ch.name, t.nick, reason}, true))
+		ch.broadcast(msg, nil, 0)
+		ch.removeMember(s, t)
+	}
+}
+
+func (s *Server) handleInvite(c *Client, m *irc.Message) {
+	t := s.st.nicks[Fold(m.Params[0])]
+	if t == nil || !t.registered {
+		c.numeric(errNoSuchNick, m.Params[0], "No such nick/channel")
+		return
+	}
+	ch := s.st.channels[Fold(m.Params[1])]
+	if ch == nil {
+		c.numeric(errNoSuchChannel, m.Params[1], "No such channel")
+		return
+	}
+	mode, in := ch.members[c]
+	if !in {
+		c.numeric(errNotOnChannel, ch.name, "You're not on that channel")
+		return
+	}
+	if isMember(ch, t) {
+		c.numeric(errUserOnChannel, t.nick, ch.name, "is already on channel")
+		return
+	}
+	if ch.flags&chanInviteOnly != 0 && mode&memberOp == 0 && !c.oper {
+		c.numeric(errChanOPrivsNeeded, ch.name, "You're not channel operator")
+		return
+	}
+	if ch.invited == nil {
+		ch.invited = map[string]struct{}{}
+	}
+	if len(ch.invited) >= s.lim.MaxListEntries {
+		for k := range ch.invited { // forget an arbitrary old invite
+			delete(ch.invited, k)
+			break
+		}
+	}
+	ch.invited[t.folded] = struct{}{}
+	c.numeric(rplInviting, t.nick, ch.name)
+	if t.away != "" {
+		c.numeric(rplAway, t.nick, t.away)
+	}
+	msg := newOutMsg(s.clock.Now(), line(c.prefix(), "INVITE", t.nick, ch.name))
+	t.sendMsg(msg)
+	// invite-notify: channel operators with the cap see it too
+	for mbr, mm := range ch.members {
+		if mbr != c && mm&memberOp != 0 && mbr.caps.has(capInviteNotify) {
+			mbr.sendMsg(msg)
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package ircd
+
+import (
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Client is one connection. Fields above the qmu block are owned by the
+// processing goroutine; the send queue is guarded by qmu; partial and
+// discarding belong to the reader goroutine.
+type Client struct {
+	s        *Server
+	conn     net.Conn
+	id       uint64
+	listener *Listener
+	ack      chan struct{}
+
+	// processor-owned
+	nick, folded   string
+	user           string
+	realname       string
+	host           string
+	account        string
+	class          string // "", "operator", "staff"
+	oper           bool
+	invisible      bool
+	registered     bool
+	gone           bool
+	gotUser        bool
+	capNegotiating bool
+	capVersion     int
+	caps           capSet
+	away           string
+	channels       map[*Channel]struct{}
+	signon         time.Time
+	lastActive     time.Time // last PRIVMSG/NOTICE/JOIN…, for WHOIS idle
+	lastRecv       time.Time
+	pingSent       bool
+	preRegLines    int
+	proxyDone      bool
+	circuit        uint32
+	sasl           *saslState
+	saslFailures   int
+	busy           bool // an async step (login, store write) is running
+	loginHost      string
+	pending        *event // batch suspended by an async step
+	pendingOff     int
+
+	// send queue
+	qmu     sync.Mutex
+	out     []byte
+	qbytes  int
+	writing bool
+	qclosed bool
+
+	// reader-owned
+	partial    []byte
+	discarding bool
+}
+
+func newClient(s *Server, conn net.Conn, id *Listener) *Client {
+	now := s.clock.Now()
+	n := s.nextID.Add(1)
+	return &Client{
+		s:          s,
+		conn:       conn,
+		id:         n,
+		listener:   id,
+		ack:        make(chan struct{}, 1),
+		host:       "guest/" + strconv.FormatUint(n, 36),
+		signon:     now,
+		lastRecv:   now,
+		lastActive: now,
+		proxyDone:  !id.ProxyProtocol,
+	}
+}
+
+func (c *Client) nickOrStar() string {
+	if c.nick == "" {
+		return "*"
+	}
+	return c.nick
+}
+
+// prefix returns nick!user@host.
+func (c *Client) prefix() string {
+	return c.nick + "!" + c.user + "@" + c.host
+}
+
+// numeric sends ":server CODE nick params…" with a trailing last param.
+func (c *Client) numeric(code string, params ...string) {
+	s := c.s
+	n := len(s.name) + len(c.nick) + 12
+	for _, p := range params {
+		n += len(p) + 2
+	}
+	b := make([]byte, 0, n)
+	b = append(b, ':')
+	b = append(b, s.name...)
+	b = append(b, ' ')
+	b = append(b, code...)
+	b = append(b, ' ')
+	b = append(b, c.nickOrStar()...)
+	b = appendParams(b, params, true)
+	b = append(b, '\r', '\n')
+	c.send(b)
+}
+
+// sendFrom sends ":prefix CMD params" to this client, honouring its tags.
+func (c *Client) sendMsg(m *outMsg) { c.send(m.bytesFor(c.caps)) }
+
+// modeString returns the user's modes, e.g. "+io".
+func (c *Client) modeString() string {
+	m := "+"
+	if c.invisible {
+		m += "i"
+	}
+	if c.oper {
+		m += "o"
+	}
+	return m
+}

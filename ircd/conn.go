@@ -1,0 +1,292 @@
+package ircd
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// bufPool recycles read buffers: an idle connection holds none.
+type bufPool struct {
+	size int
+	p    sync.Pool
+}
+
+func (p *bufPool) get() *[]byte {
+	if b, ok := p.p.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, p.size)
+	return &b
+}
+
+func (p *bufPool) put(b *[]byte) { p.p.Put(b) }
+
+// outPool recycles send buffers; a client's queue holds one only while it
+// has bytes to send.
+type outPool struct{ p sync.Pool }
+
+const outBufSize = 4096
+const outBufKeep = 64 << 10
+
+func (p *outPool) get() []byte {
+	if b, ok := p.p.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, outBufSize)
+}
+
+func (p *outPool) put(b []byte) {
+	if cap(b) > outBufKeep {
+		return
+	}
+	b = b[:0]
+	p.p.Put(&b)
+}
+
+type eventKind uint8
+
+const (
+	evNew    eventKind = iota // a connection was accepted
+	evLines                   // buf[:n] holds complete lines
+	evClosed                  // the reader stopped (err)
+	evResume                  // an async step finished; continue the batch
+)
+
+type event struct {
+	c    *Client
+	kind eventKind
+	buf  *[]byte
+	n    int
+	err  error
+	fn   func()
+}
+
+// readLoop runs in its own goroutine per connection. It holds no buffer
+// while waiting: with a syscall.Conn it waits for readability first and only
+// then takes a pooled buffer.
+func (c *Client) readLoop() {
+	s := c.s
+	defer s.wg.Done()
+	rc := rawConn(c.conn)
+	var private []byte
+	if rc == nil {
+		private = make([]byte, s.bufs.size)
+	}
+	for {
+		var buf *[]byte
+		var off, n int
+		var err error
+		if rc != nil {
+			rerr := rc.Read(func(fd uintptr) bool {
+				if buf == nil {
+					buf = s.bufs.get()
+					off = copy(*buf, c.partial)
+				}
+				for {
+					n, err = syscall.Read(int(fd), (*buf)[off:])
+					if err != syscall.EINTR {
+						break
+					}
+				}
+				if err == syscall.EAGAIN {
+					s.bufs.put(buf)
+					buf = nil
+					return false
+				}
+				return true
+			})
+			if rerr != nil {
+				err = rerr
+			} else if err == nil && n == 0 {
+				err = io.EOF
+			}
+			if n < 0 {
+				n = 0
+			}
+		} else {
+			b := private
+			buf = &b
+			off = copy(b, c.partial)
+			n, err = c.conn.Read(b[off:])
+		}
+		if n > 0 {
+			c.deliver(buf, off+n, rc != nil)
+			buf = nil
+		} else if buf != nil && rc != nil {
+			s.bufs.put(buf)
+		}
+		if err != nil {
+			s.events <- event{c: c, kind: evClosed, err: err}
+			return
+		}
+	}
+}
+
+// deliver hands the complete lines in (*buf)[:end] to the processor and
+// keeps the unterminated tail in c.partial, enforcing the line bound.
+func (c *Client) deliver(buf *[]byte, end int, pooled bool) {
+	s := c.s
+	b := (*buf)[:end]
+	last := -1
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == '\n' || b[i] == '\r' {
+			last = i
+			break
+		}
+	}
+	tail := b[last+1:]
+	maxLine := s.lim.LineBytes + s.lim.TagBytes
+	if len(tail) > maxLine {
+		// An over-long line without an end: drop what we have, answer 417
+		// once the line ends, and discard until then.
+		c.discarding = true
+		tail = nil
+	}
+	if len(tail) == 0 {
+		c.partial = c.partial[:0]
+		if cap(c.partial) > 1024 {
+			c.partial = nil
+		}
+	} else {
+		c.partial = append(c.partial[:0], tail...)
+	}
+	if last < 0 {
+		if pooled {
+			s.bufs.put(buf)
+		}
+		return
+	}
+	if !pooled {
+		cp := make([]byte, last+1)
+		copy(cp, b)
+		buf = &cp
+	}
+	s.events <- event{c: c, kind: evLines, buf: buf, n: last + 1}
+	<-c.ack
+}
+
+func rawConn(conn net.Conn) syscall.RawConn {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	switch conn.(type) {
+	case *net.TCPConn, *net.UnixConn:
+	default:
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
+}
+
+// send queues b for the client. It never blocks: a client whose queue
+// would pass the SendQ bound is disconnected.
+func (c *Client) send(b []byte) {
+	c.qmu.Lock()
+	if c.qclosed {
+		c.qmu.Unlock()
+		return
+	}
+	if c.qbytes+len(b) > c.s.lim.SendQBytes {
+		c.qmu.Unlock()
+		c.s.sendqExceeded(c)
+		return
+	}
+	if c.out == nil {
+		c.out = c.s.outBufs.get()
+	}
+	c.out = append(c.out, b...)
+	c.qbytes += len(b)
+	start := !c.writing
+	c.writing = true
+	c.qmu.Unlock()
+	if start {
+		c.s.wg.Add(1)
+		go c.writeLoop()
+	}
+}
+
+// closeGrace bounds how long a closing connection may take to take its
+// final line.
+const closeGrace = 5 * time.Second
+
+// closeWith queues the final line (after what is queued, or instead of it
+// when dropQueued) and closes the connection once it is written, or after
+// closeGrace at the latest.
+func (c *Client) closeWith(final string, dropQueued bool) {
+	c.qmu.Lock()
+	if c.qclosed {
+		c.qmu.Unlock()
+		return
+	}
+	c.qclosed = true
+	if dropQueued && c.out != nil {
+		c.qbytes -= len(c.out)
+		c.out = c.out[:0]
+	}
+	if c.out == nil {
+		c.out = c.s.outBufs.get()
+	}
+	if final != "" {
+		c.out = append(c.out, final...)
+		c.out = append(c.out, '\r', '\n')
+	}
+	start := !c.writing
+	c.writing = true
+	c.qmu.Unlock()
+	// whatever happens, the socket is gone within the grace period
+	c.conn.SetDeadline(time.Now().Add(closeGrace))
+	if start {
+		c.s.wg.Add(1)
+		go c.writeLoop()
+	}
+}
+
+// writeLoop drains the send queue, coalescing everything queued since the
+// last write into one syscall, and exits when the queue is empty.
+func (c *Client) writeLoop() {
+	s := c.s
+	defer s.wg.Done()
+	for {
+		c.qmu.Lock()
+		out := c.out
+		c.out = nil
+		if len(out) == 0 {
+			c.writing = false
+			closing := c.qclosed
+			c.qmu.Unlock()
+			if out != nil {
+				s.outBufs.put(out)
+			}
+			if closing {
+				c.conn.Close()
+			}
+			return
+		}
+		c.qmu.Unlock()
+		_, err := c.conn.Write(out)
+		c.qmu.Lock()
+		c.qbytes -= len(out)
+		c.qmu.Unlock()
+		s.outBufs.put(out)
+		if err != nil {
+			c.qmu.Lock()
+			c.qclosed = true
+			c.out = nil
+			c.writing = false
+			c.qmu.Unlock()
+			c.conn.Close()
+			if !errors.Is(err, net.ErrClosed) {
+				s.log.Debug("write failed", "client", c.id, "err", err)
+			}
+			return
+		}
+	}
+}

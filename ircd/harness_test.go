@@ -1,0 +1,186 @@
+package ircd
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gopkg.in/irc.v4"
+)
+
+// fakeClock is the only fake the tests use: timers are driven by it.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+}
+
+func (f *fakeClock) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fakeClock) Advance(d time.Duration) {
+	f.mu.Lock()
+	f.now = f.now.Add(d)
+	f.mu.Unlock()
+}
+
+// testServer runs a real Server on a loopback TCP listener.
+type testServer struct {
+	t     testing.TB
+	srv   *Server
+	addr  string
+	clock *fakeClock
+	stop  func()
+}
+
+func startServer(t testing.TB, mutate func(*Config)) *testServer {
+	t.Helper()
+	clock := newFakeClock()
+	cfg := Config{
+		Name:    "irc.test",
+		Network: "TestNet",
+		MOTD:    []string{"hello"},
+		Clock:   clock,
+		Tick:    5 * time.Millisecond,
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan struct{})
+	go func() { srv.Run(ctx); close(runDone) }()
+	port := ln.Addr().(*net.TCPAddr).Port
+	go srv.Serve(ln, Listener{Kind: "tcp", Host: "127.0.0.1", Port: port})
+	ts := &testServer{t: t, srv: srv, addr: ln.Addr().String(), clock: clock}
+	ts.stop = func() {
+		sctx, c2 := context.WithTimeout(context.Background(), 5*time.Second)
+		defer c2()
+		srv.Shutdown(sctx)
+		cancel()
+		<-runDone
+	}
+	t.Cleanup(ts.stop)
+	return ts
+}
+
+// testClient is a raw IRC client over a real socket.
+type testClient struct {
+	t    testing.TB
+	conn net.Conn
+	r    *bufio.Reader
+	nick string
+}
+
+func (ts *testServer) dial() *testClient {
+	ts.t.Helper()
+	conn, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	tc := &testClient{t: ts.t, conn: conn, r: bufio.NewReaderSize(conn, 64<<10)}
+	ts.t.Cleanup(func() { conn.Close() })
+	return tc
+}
+
+// connect dials and registers with nick, optionally requesting caps.
+func (ts *testServer) connect(nick string, caps ...string) *testClient {
+	ts.t.Helper()
+	c := ts.dial()
+	if len(caps) > 0 {
+		c.send("CAP LS 302")
+		c.send("CAP REQ :" + strings.Join(caps, " "))
+		c.expect("CAP", func(m *irc.Message) bool { return m.Param(1) == "ACK" })
+		c.send("CAP END")
+	}
+	c.send("NICK " + nick)
+	c.send("USER " + nick + " 0 * :Real " + nick)
+	c.expectNumeric("001")
+	c.expectNumeric("376")
+	c.nick = nick
+	return c
+}
+
+func (c *testClient) send(s string) {
+	c.t.Helper()
+	c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.conn.Write([]byte(s + "\r\n")); err != nil {
+		c.t.Fatalf("send %q: %v", s, err)
+	}
+}
+
+// read returns the next message, failing the test after timeout.
+func (c *testClient) read(timeout time.Duration) (*irc.Message, error) {
+	c.conn.SetReadDeadline(time.Now().Add(timeout))
+	l, err := c.r.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	return irc.ParseMessage(l)
+}
+
+// expect reads until a message with cmd satisfying ok arrives.
+func (c *testClient) expect(cmd string, ok func(*irc.Message) bool) *irc.Message {
+	c.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	var seen []string
+	for time.Now().Before(deadline) {
+		m, err := c.read(time.Until(deadline))
+		if err != nil {
+			c.t.Fatalf("%s: waiting for %s: %v; saw %q", c.nick, cmd, err, seen)
+		}
+		if m.Command == cmd && (ok == nil || ok(m)) {
+			return m
+		}
+		seen = append(seen, m.String())
+		if len(seen) > 200 {
+			seen = seen[100:]
+		}
+	}
+	c.t.Fatalf("%s: no %s; saw %q", c.nick, cmd, seen)
+	return nil
+}
+
+func (c *testClient) expectNumeric(code string) *irc.Message { c.t.Helper(); return c.expect(code, nil) }
+
+// expectNone checks that no message with cmd arrives within d (used only
+// after a PING round trip has flushed everything before it).
+func (c *testClient) sync() {
+	c.t.Helper()
+	c.send("PING :sync")
+	c.expect("PONG", func(m *irc.Message) bool { return m.Param(1) == "sync" })
+}
+
+// collect returns all messages until a PING round trip completes.
+func (c *testClient) collect() []*irc.Message {
+	c.t.Helper()
+	c.send("PING :collect")
+	var out []*irc.Message
+	for {
+		m, err := c.read(5 * time.Second)
+		if err != nil {
+			c.t.Fatalf("collect: %v", err)
+		}
+		if m.Command == "PONG" && m.Param(1) == "collect" {
+			return out
+		}
+		out = append(out, m)
+	}
+}

@@ -1,0 +1,196 @@
+package ircd
+
+import (
+	"sort"
+	"strings"
+
+	"gopkg.in/irc.v4"
+)
+
+func (s *Server) handlePrivmsg(c *Client, m *irc.Message) { s.message(c, m, "PRIVMSG") }
+func (s *Server) handleNotice(c *Client, m *irc.Message)  { s.message(c, m, "NOTICE") }
+func (s *Server) handleTagmsg(c *Client, m *irc.Message)  { s.message(c, m, "TAGMSG") }
+
+// clientTags serializes the client-only (+) tags of m, sorted, within the
+// tag budget; "" when there are none.
+func (s *Server) clientTags(m *irc.Message) string {
+	if len(m.Tags) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m.Tags))
+	for k := range m.Tags {
+		if len(k) > 1 && k[0] == '+' && validTagKey(k[1:]) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return ""
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		v := irc.EncodeTagValue(m.Tags[k])
+		if b.Len()+len(k)+len(v)+2 > 4094 {
+			break
+		}
+		if b.Len() > 0 {
+			b.WriteByte(';')
+		}
+		b.WriteString(k)
+		if v != "" {
+			b.WriteByte('=')
+			b.WriteString(v)
+		}
+	}
+	return b.String()
+}
+
+func validTagKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		b := k[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '.' || b == '/') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) message(c *Client, m *irc.Message, cmd string) {
+	notice := cmd == "NOTICE"
+	tagmsg := cmd == "TAGMSG"
+	if len(m.Params) < 1 || m.Params[0] == "" {
+		if !notice {
+			c.numeric(errNoRecipient, "No recipient given ("+cmd+")")
+		}
+		return
+	}
+	text := ""
+	if !tagmsg {
+		if len(m.Params) < 2 || m.Params[1] == "" {
+			if !notice {
+				c.numeric(errNoTextToSend, "No text to send")
+			}
+			return
+		}
+		text = m.Params[1]
+	}
+	targets := splitList(m.Params[0])
+	if len(targets) > s.lim.MaxTargets {
+		if !notice {
+			c.numeric(errTooManyTargets, m.Params[0], "Too many targets. The maximum is "+itoa(s.lim.MaxTargets))
+		}
+		return
+	}
+	ctags := s.clientTags(m)
+	if tagmsg && ctags == "" {
+		return
+	}
+	now := s.clock.Now()
+	if !notice {
+		c.lastActive = now
+	}
+	for _, target := range targets {
+		s.messageTarget(c, cmd, target, text, ctags)
+		if c.gone {
+			return
+		}
+	}
+}
+
+func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
+	notice := cmd == "NOTICE"
+	need := capSet(0)
+	if cmd == "TAGMSG" {
+		need = capMessageTags
+	}
+	params := []string{target, text}
+	if cmd == "TAGMSG" {
+		params = params[:1]
+	}
+	// STATUSMSG: @#chan or +#chan reaches only ops (or voiced and ops)
+	status := memberMode(0)
+	name := target
+	if len(name) > 1 && (name[0] == '@' || name[0] == '+') && name[1] == '#' {
+		status = memberVoice | memberOp
+		if name[0] == '@' {
+			status = memberOp
+		}
+		name = name[1:]
+	}
+	if name[0] == '#' {
+		ch := s.st.channels[Fold(name)]
+		if ch == nil {
+			if !notice {
+				c.numeric(errNoSuchNick, name, "No such nick/channel")
+			}
+			return
+		}
+		if reason := s.cannotSend(c, ch); reason != "" {
+			if !notice {
+				c.numeric(errCannotSendToChan, ch.name, reason)
+			}
+			return
+		}
+		params[0] = target
+		msg := newOutMsg(s.clock.Now(), buildLine(c.prefix(), cmd, params, cmd != "TAGMSG"))
+		msg.clientTags = ctags
+		msg.account = c.account
+		for mbr, mm := range ch.members {
+			if mbr == c || (need != 0 && !mbr.caps.has(need)) || (status != 0 && mm&status == 0) {
+				continue
+			}
+			mbr.sendMsg(msg)
+		}
+		if c.caps.has(capEchoMessage) && (need == 0 || c.caps.has(need)) {
+			c.sendMsg(msg)
+		}
+		return
+	}
+	t := s.st.nicks[Fold(target)]
+	if t == nil || !t.registered {
+		if !notice {
+			c.numeric(errNoSuchNick, target, "No such nick/channel")
+		}
+		return
+	}
+	params[0] = t.nick
+	msg := newOutMsg(s.clock.Now(), buildLine(c.prefix(), cmd, params, cmd != "TAGMSG"))
+	msg.clientTags = ctags
+	msg.account = c.account
+	if need == 0 || t.caps.has(need) {
+		t.sendMsg(msg)
+	}
+	if cmd == "PRIVMSG" && t.away != "" {
+		c.numeric(rplAway, t.nick, t.away)
+	}
+	if c.caps.has(capEchoMessage) && (need == 0 || c.caps.has(need)) {
+		c.sendMsg(msg)
+	}
+}
+
+// cannotSend returns why c may not speak in ch, or "".
+func (s *Server) cannotSend(c *Client, ch *Channel) string {
+	mode, in := ch.members[c]
+	if c.oper {
+		return ""
+	}
+	if !in && ch.flags&chanNoExternal != 0 {
+		return "Cannot send to channel (no external messages)"
+	}
+	if mode&(memberOp|memberVoice) != 0 {
+		return ""
+	}
+	if ch.flags&chanModerated != 0 {
+		if ch.speakOps {
+			return "Cannot send to channel (+m: only node operators and staff may speak here)"
+		}
+		return "Cannot send to channel (+m)"
+	}
+	if ch.isBanned(c) {
+		return "Cannot send to channel (you are banned)"
+	}
+	return ""
+}

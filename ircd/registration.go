@@ -1,0 +1,213 @@
+package ircd
+
+import (
+	"fmt"
+	"strconv"
+
+	"gopkg.in/irc.v4"
+)
+
+func (s *Server) handleNick(c *Client, m *irc.Message) {
+	if len(m.Params) < 1 || m.Params[0] == "" {
+		c.numeric(errNoNicknameGiven, "No nickname given")
+		return
+	}
+	nick := m.Params[0]
+	if !validNick(nick, s.lim.NickLen) {
+		c.numeric(errErroneusNickname, nick, "Erroneous nickname")
+		return
+	}
+	folded := Fold(nick)
+	if other, ok := s.st.nicks[folded]; ok && other != c {
+		c.numeric(errNicknameInUse, nick, "Nickname is already in use")
+		return
+	}
+	if owner, ok := s.nickOwner(folded); ok && owner != c.account && c.registered {
+		c.numeric(errNicknameInUse, nick, "Nickname is registered to another account; log in to use it")
+		return
+	}
+	if nick == c.nick {
+		return
+	}
+	if c.folded != "" && s.st.nicks[c.folded] == c {
+		delete(s.st.nicks, c.folded)
+	}
+	s.st.nicks[folded] = c
+	if c.registered {
+		msg := newOutMsg(s.clock.Now(), line(c.prefix(), "NICK", nick))
+		c.sendMsg(msg)
+		s.toCommonPeers(c, msg, 0, false)
+		for ch := range c.channels {
+			ch.renameInvites(c.folded, folded)
+		}
+	}
+	c.nick, c.folded = nick, folded
+	if !c.registered {
+		s.tryRegister(c)
+	}
+}
+
+func (s *Server) handleUser(c *Client, m *irc.Message) {
+	if c.registered || c.gotUser {
+		c.numeric(errAlreadyRegistered, "You may not reregister")
+		return
+	}
+	if len(m.Params) < 4 || m.Params[0] == "" {
+		c.numeric(errNeedMoreParams, "USER", "Not enough parameters")
+		return
+	}
+	c.user = sanitizeUser(m.Params[0], s.lim.UserLen)
+	c.realname = truncate(m.Params[3], s.lim.RealnameLen)
+	c.gotUser = true
+	s.tryRegister(c)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// tryRegister completes registration once NICK, USER and any CAP
+// negotiation are done.
+func (s *Server) tryRegister(c *Client) {
+	if c.registered || c.gone || c.nick == "" || !c.gotUser || c.capNegotiating {
+		return
+	}
+	if c.busy || c.sasl != nil {
+		return // finishes when the login does
+	}
+	if owner, ok := s.nickOwner(c.folded); ok && owner != c.account {
+		c.numeric(errNicknameInUse, c.nick, "Nickname is registered to another account; log in to use it")
+		delete(s.st.nicks, c.folded)
+		c.nick, c.folded = "", ""
+		return
+	}
+	if s.cfg.Auth != nil && s.cfg.Auth.RequireLogin() && c.account == "" {
+		s.kill(c, "This server requires SASL login (see the README: THORCHAT-SECP256K1 or a device credential)")
+		return
+	}
+	c.registered = true
+	s.st.unknown--
+	if n := len(s.st.all) - s.st.unknown; n > s.st.maxUsers {
+		s.st.maxUsers = n
+	}
+	if c.account != "" {
+		s.applyLoginHost(c)
+	}
+	c.numeric(rplWelcome, fmt.Sprintf("Welcome to the %s IRC Network %s", s.cfg.Network, c.prefix()))
+	c.numeric(rplYourHost, fmt.Sprintf("Your host is %s, running version %s", s.name, s.cfg.Version))
+	c.numeric(rplCreated, "This server was created "+s.created.UTC().Format("Mon Jan 2 2006 at 15:04:05 UTC"))
+	c.send(line(s.name, rplMyInfo, c.nick, s.name, s.cfg.Version, "io", "beIiklmnostv", "Ibeklov"))
+	s.sendISupport(c)
+	s.sendLusers(c)
+	s.sendMotd(c)
+	if c.account != "" {
+		s.afterLogin(c)
+	}
+}
+
+// isupport returns the 005 tokens.
+func (s *Server) isupport() []string {
+	l := s.lim
+	t := []string{
+		"AWAYLEN=" + strconv.Itoa(l.AwayLen),
+		"CASEMAPPING=" + caseMapping,
+		"CHANLIMIT=#:" + strconv.Itoa(l.MaxChannelsPerClient),
+		"CHANMODES=" + chanModesToken,
+		"CHANNELLEN=" + strconv.Itoa(l.ChannelLen),
+		"CHANTYPES=#",
+		"ELIST=MNU",
+		"EXCEPTS=e",
+		"HOSTLEN=64",
+		"INVEX=I",
+		"KEYLEN=" + strconv.Itoa(l.KeyLen),
+		"KICKLEN=" + strconv.Itoa(l.KickLen),
+		"MAXLIST=beI:" + strconv.Itoa(l.MaxListEntries),
+		"MAXTARGETS=" + strconv.Itoa(l.MaxTargets),
+		"MODES=" + strconv.Itoa(l.ModesPerCommand),
+		"NETWORK=" + s.cfg.Network,
+		"NICKLEN=" + strconv.Itoa(l.NickLen),
+		"PREFIX=(ov)@+",
+		"SAFELIST",
+		"STATUSMSG=@+",
+		"TARGMAX=" + fmt.Sprintf("NAMES:1,LIST:1,KICK:%d,WHOIS:1,PRIVMSG:%d,NOTICE:%d,TAGMSG:%d,JOIN:,PART:", l.MaxTargets, l.MaxTargets, l.MaxTargets, l.MaxTargets),
+		"TOPICLEN=" + strconv.Itoa(l.TopicLen),
+		"USERLEN=" + strconv.Itoa(l.UserLen),
+		"UTF8ONLY",
+		"WHOX",
+	}
+	if s.cfg.Auth != nil {
+		t = append(t, s.cfg.Auth.ISupport()...)
+	}
+	return t
+}
+
+func (s *Server) sendISupport(c *Client) {
+	toks := s.isupport()
+	for len(toks) > 0 {
+		n := min(len(toks), 12)
+		params := append(append([]string{}, toks[:n]...), "are supported by this server")
+		c.numeric(rplISupport, params...)
+		toks = toks[n:]
+	}
+}
+
+func (s *Server) sendLusers(c *Client) {
+	users := len(s.st.all) - s.st.unknown
+	invisible := 0
+	for cl := range s.st.all {
+		if cl.registered && cl.invisible {
+			invisible++
+		}
+	}
+	c.numeric(rplLuserClient, fmt.Sprintf("There are %d users and %d invisible on 1 servers", users-invisible, invisible))
+	c.numeric(rplLuserOp, strconv.Itoa(s.st.opers), "operator(s) online")
+	c.numeric(rplLuserUnknown, strconv.Itoa(s.st.unknown), "unknown connection(s)")
+	c.numeric(rplLuserChannels, strconv.Itoa(len(s.st.channels)), "channels formed")
+	c.numeric(rplLuserMe, fmt.Sprintf("I have %d clients and 0 servers", users))
+	c.numeric(rplLocalUsers, strconv.Itoa(users), strconv.Itoa(s.st.maxUsers), fmt.Sprintf("Current local users %d, max %d", users, s.st.maxUsers))
+	c.numeric(rplGlobalUsers, strconv.Itoa(users), strconv.Itoa(s.st.maxUsers), fmt.Sprintf("Current global users %d, max %d", users, s.st.maxUsers))
+}
+
+func (s *Server) sendMotd(c *Client) {
+	if len(s.cfg.MOTD) == 0 {
+		c.numeric(errNoMOTD, "MOTD File is missing")
+		return
+	}
+	c.numeric(rplMOTDStart, "- "+s.name+" Message of the day - ")
+	for _, l := range s.cfg.MOTD {
+		c.numeric(rplMOTD, "- "+l)
+	}
+	c.numeric(rplEndOfMOTD, "End of /MOTD command.")
+}
+
+func (s *Server) handlePing(c *Client, m *irc.Message) {
+	if len(m.Params) < 1 {
+		c.numeric(errNoOrigin, "No origin specified")
+		return
+	}
+	c.send(line(s.name, "PONG", s.name, m.Params[0]))
+}
+
+func (s *Server) handleQuit(c *Client, m *irc.Message) {
+	reason := "Client quit"
+	if len(m.Params) > 0 && m.Params[0] != "" {
+		reason = truncate(m.Params[0], s.lim.KickLen)
+	}
+	if !c.registered {
+		c.closeWith("ERROR :Closing Link: "+c.nickOrStar()+" (Client quit)", false)
+		s.quit(c, "Client quit", false)
+		return
+	}
+	c.closeWith("ERROR :Closing Link: "+c.nick+" (Quit: "+reason+")", false)
+	s.quit(c, "Quit: "+reason, false)
+}
+
+func (c *Client) channelsClear() {
+	for ch := range c.channels {
+		ch.removeMember(c.s, c)
+	}
+	c.channels = nil
+}

@@ -1,0 +1,417 @@
+// Package ircd is ThorChat's IRC state machine: registration, channels,
+// messaging, modes and queries over any net.Listener.
+//
+// All protocol state is owned by a single processing goroutine, so no
+// handler takes a lock. Each connection has a reader goroutine that holds no
+// buffer while idle and a writer goroutine that exists only while there are
+// bytes to send; fan-out serializes a message once and copies the shared
+// bytes into each recipient's bounded send queue, so a client that does not
+// read can never block another.
+package ircd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Clock is the server's time source; tests inject a fake one.
+type Clock interface{ Now() time.Time }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// Limits bounds every per-client and per-server resource.
+type Limits struct {
+	MaxClients           int
+	MaxChannels          int
+	MaxChannelsPerClient int
+	MaxMembersPerChannel int
+	MaxTargets           int
+	MaxListEntries       int
+	LineBytes            int // message part, including CR LF (512)
+	TagBytes             int // tag part, including '@' and the space (8191)
+	SendQBytes           int
+	NickLen              int
+	UserLen              int
+	RealnameLen          int
+	ChannelLen           int
+	TopicLen             int
+	KickLen              int
+	AwayLen              int
+	KeyLen               int
+	ModesPerCommand      int
+	MaxWhoReplies        int
+	PreRegLines          int
+	RegistrationTimeout  time.Duration
+	PingInterval         time.Duration
+	PingTimeout          time.Duration
+	ShutdownTimeout      time.Duration
+}
+
+// DefaultLimits returns the limits used when a field is zero.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxClients: 10000, MaxChannels: 5000, MaxChannelsPerClient: 50,
+		MaxMembersPerChannel: 10000, MaxTargets: 4, MaxListEntries: 100,
+		LineBytes: 512, TagBytes: 8191, SendQBytes: 256 << 10,
+		NickLen: 32, UserLen: 16, RealnameLen: 100, ChannelLen: 50,
+		TopicLen: 390, KickLen: 255, AwayLen: 200, KeyLen: 32,
+		ModesPerCommand: 6, MaxWhoReplies: 500, PreRegLines: 32,
+		RegistrationTimeout: 30 * time.Second, PingInterval: 30 * time.Second,
+		PingTimeout: 60 * time.Second, ShutdownTimeout: 4 * time.Second,
+	}
+}
+
+// Config configures a Server.
+type Config struct {
+	Name    string // server name in prefixes and 001..005
+	Network string
+	Version string
+	MOTD    []string // lines; empty gives 422
+	Limits  Limits
+	Logger  *slog.Logger
+	Clock   Clock
+	// Tick is how often timers (registration, ping) are checked; default 1s.
+	Tick time.Duration
+	// Auth, when set, enables SASL and accounts.
+	Auth Authenticator
+	// SASL bounds the SASL exchange.
+	SASL SASLOptions
+	// Channels are created at start and kept while empty.
+	Channels []ChannelSpec
+}
+
+// ChannelSpec declares a permanent channel.
+type ChannelSpec struct {
+	Name  string
+	Topic string
+	Modes string // e.g. "+nt"
+	// SpeakOperators makes the channel +m and voices operators and staff.
+	SpeakOperators bool
+}
+
+// Listener describes the public identity clients used to reach a listener.
+type Listener struct {
+	Kind string // "tcp", "unix" or "onion"
+	Host string // host name clients dialed (lower-case)
+	Port int
+	// ProxyProtocol: each connection starts with a PROXY v1 line (tor's
+	// HiddenServiceExportCircuitID haproxy).
+	ProxyProtocol bool
+}
+
+// Server is an IRC server. Create it with New, start it with Run, hand it
+// listeners with Serve, and stop it with Shutdown or by cancelling Run's ctx.
+type Server struct {
+	cfg     Config
+	lim     Limits
+	name    string
+	log     *slog.Logger
+	clock   Clock
+	created time.Time
+
+	events   chan event
+	workers  chan struct{} // bounds concurrent async steps
+	saslOpts SASLOptions
+	calls    chan func()
+
+	bufs    bufPool
+	outBufs outPool
+
+	nconns  atomic.Int64
+	nextID  atomic.Uint64
+	mu      sync.Mutex // guards listeners and conns below
+	lns     map[net.Listener]struct{}
+	conns   map[*Client]struct{}
+	closing atomic.Bool
+	done    chan struct{}
+	wg      sync.WaitGroup // readers and writers
+
+	// processor-owned state
+	st state
+}
+
+// New validates cfg and returns a server that is not yet running.
+func New(cfg Config) (*Server, error) {
+	if cfg.Name == "" {
+		return nil, errors.New("ircd: server name is required")
+	}
+	if cfg.Network == "" {
+		cfg.Network = "ThorChat"
+	}
+	if cfg.Version == "" {
+		cfg.Version = "thorchat-dev"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
+	}
+	if cfg.Tick <= 0 {
+		cfg.Tick = time.Second
+	}
+	cfg.Limits = fillLimits(cfg.Limits)
+	s := &Server{
+		cfg:     cfg,
+		lim:     cfg.Limits,
+		name:    cfg.Name,
+		log:     cfg.Logger,
+		clock:   cfg.Clock,
+		events:  make(chan event, 1024),
+		workers: make(chan struct{}, 4*runtime.GOMAXPROCS(0)),
+		calls:   make(chan func(), 64),
+		lns:     map[net.Listener]struct{}{},
+		conns:   map[*Client]struct{}{},
+		done:    make(chan struct{}),
+	}
+	s.created = s.clock.Now()
+	s.saslOpts = cfg.SASL
+	if s.saslOpts.Timeout <= 0 {
+		s.saslOpts.Timeout = 30 * time.Second
+	}
+	if s.saslOpts.MaxFailures <= 0 {
+		s.saslOpts.MaxFailures = 3
+	}
+	if s.saslOpts.MaxResponse <= 0 {
+		s.saslOpts.MaxResponse = 8192
+	}
+	s.bufs.size = s.lim.LineBytes + s.lim.TagBytes + 4096
+	s.st.init()
+	for _, spec := range cfg.Channels {
+		if !validChannel(spec.Name, s.lim.ChannelLen) {
+			return nil, fmt.Errorf("ircd: invalid channel name %q", spec.Name)
+		}
+		s.createPermanentChannel(spec)
+	}
+	return s, nil
+}
+
+func fillLimits(l Limits) Limits {
+	d := DefaultLimits()
+	fill := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	fillD := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	fill(&l.MaxClients, d.MaxClients)
+	fill(&l.MaxChannels, d.MaxChannels)
+	fill(&l.MaxChannelsPerClient, d.MaxChannelsPerClient)
+	fill(&l.MaxMembersPerChannel, d.MaxMembersPerChannel)
+	fill(&l.MaxTargets, d.MaxTargets)
+	fill(&l.MaxListEntries, d.MaxListEntries)
+	fill(&l.LineBytes, d.LineBytes)
+	if l.TagBytes < 0 {
+		l.TagBytes = 0
+	} else if l.TagBytes == 0 {
+		l.TagBytes = d.TagBytes
+	}
+	fill(&l.SendQBytes, d.SendQBytes)
+	fill(&l.NickLen, d.NickLen)
+	fill(&l.UserLen, d.UserLen)
+	fill(&l.RealnameLen, d.RealnameLen)
+	fill(&l.ChannelLen, d.ChannelLen)
+	fill(&l.TopicLen, d.TopicLen)
+	fill(&l.KickLen, d.KickLen)
+	fill(&l.AwayLen, d.AwayLen)
+	fill(&l.KeyLen, d.KeyLen)
+	fill(&l.ModesPerCommand, d.ModesPerCommand)
+	fill(&l.MaxWhoReplies, d.MaxWhoReplies)
+	fill(&l.PreRegLines, d.PreRegLines)
+	fillD(&l.RegistrationTimeout, d.RegistrationTimeout)
+	fillD(&l.PingInterval, d.PingInterval)
+	fillD(&l.PingTimeout, d.PingTimeout)
+	fillD(&l.ShutdownTimeout, d.ShutdownTimeout)
+	return l
+}
+
+// Run processes events until ctx is cancelled or Shutdown is called, then
+// disconnects every client. It must be called exactly once.
+func (s *Server) Run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.Tick)
+	defer t.Stop()
+	defer close(s.done)
+	for {
+		select {
+		case ev := <-s.events:
+			s.handleEvent(ev)
+		case f := <-s.calls:
+			f()
+		case <-t.C:
+			s.sweep()
+		case <-ctx.Done():
+			s.shutdownClients("Server shutting down")
+			return nil
+		}
+		s.runPending()
+	}
+}
+
+// Do runs f on the processing goroutine and waits for it; it lets wiring
+// code (reloads, admin commands) read or change state safely.
+func (s *Server) Do(ctx context.Context, f func()) error {
+	ch := make(chan struct{})
+	select {
+	case s.calls <- func() { f(); close(ch) }:
+	case <-s.done:
+		return errors.New("ircd: server stopped")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-s.done:
+		return errors.New("ircd: server stopped")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// post queues f for the processing goroutine without waiting.
+func (s *Server) post(f func()) {
+	select {
+	case s.calls <- f:
+	case <-s.done:
+	}
+}
+
+// Serve accepts connections on ln until it is closed or the server shuts
+// down. id is the public identity of the listener.
+func (s *Server) Serve(ln net.Listener, id Listener) error {
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		ln.Close()
+		return errors.New("ircd: server is shutting down")
+	}
+	s.lns[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.lns, ln)
+		s.mu.Unlock()
+	}()
+	info := &id
+	var delay time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept failed; retrying", "listener", id.Kind, "err", err, "delay", delay)
+				time.Sleep(delay)
+				continue
+			}
+			return fmt.Errorf("ircd: accept on %s listener: %w", id.Kind, err)
+		}
+		delay = 0
+		s.accept(conn, info)
+	}
+}
+
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+func (s *Server) accept(conn net.Conn, id *Listener) {
+	if s.closing.Load() {
+		conn.Close()
+		return
+	}
+	if s.nconns.Add(1) > int64(s.lim.MaxClients) {
+		s.nconns.Add(-1)
+		conn.SetWriteDeadline(time.Now().Add(time.Second))
+		conn.Write([]byte("ERROR :Closing Link: Server is full, try again later\r\n"))
+		conn.Close()
+		return
+	}
+	c := newClient(s, conn, id)
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	s.events <- event{c: c, kind: evNew}
+	s.wg.Add(1)
+	go c.readLoop()
+}
+
+// Shutdown stops accepting, tells every client `ERROR :Server shutting
+// down`, and waits (bounded by ctx) for connections to close.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeListeners()
+	select {
+	case s.calls <- func() { s.shutdownClients("Server shutting down") }:
+	case <-s.done:
+	case <-ctx.Done():
+	}
+	waited := make(chan struct{})
+	go func() { s.wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.conn.Close()
+		}
+		s.mu.Unlock()
+		return fmt.Errorf("ircd: shutdown: %w", ctx.Err())
+	}
+}
+
+func (s *Server) closeListeners() {
+	s.mu.Lock()
+	s.closing.Store(true)
+	for ln := range s.lns {
+		ln.Close()
+	}
+	s.mu.Unlock()
+}
+
+// shutdownClients runs on the processor: every client gets the ERROR line
+// and its connection is closed once the line is written.
+func (s *Server) shutdownClients(reason string) {
+	s.closing.Store(true)
+	s.closeListeners()
+	for c := range s.st.all {
+		c.closeWith("ERROR :"+reason, false)
+		c.gone = true
+	}
+	clear(s.st.all)
+	clear(s.st.nicks)
+	s.mu.Lock()
+	for c := range s.conns {
+		if !c.gone {
+			c.closeWith("ERROR :"+reason, false)
+			c.gone = true
+		}
+	}
+	s.mu.Unlock()
+}
+
+func (s *Server) forget(c *Client) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// ClientCount returns the number of open connections.
+func (s *Server) ClientCount() int { return int(s.nconns.Load()) }

@@ -1,0 +1,324 @@
+package ircd
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+
+	"gopkg.in/irc.v4"
+)
+
+// state is everything the processing goroutine owns.
+type state struct {
+	all      map[*Client]struct{}
+	nicks    map[string]*Client // folded nick → registered or reserving client
+	channels map[string]*Channel
+	opers    int
+	unknown  int // connections not yet registered
+	maxUsers int
+	pending  []func() // run after the current command (kills found mid-fan-out)
+}
+
+func (st *state) init() {
+	st.all = map[*Client]struct{}{}
+	st.nicks = map[string]*Client{}
+	st.channels = map[string]*Channel{}
+}
+
+func (s *Server) handleEvent(ev event) {
+	c := ev.c
+	switch ev.kind {
+	case evClosed:
+		if !c.gone {
+			reason := "Connection closed"
+			if ev.err != nil && !isEOF(ev.err) {
+				reason = "Read error"
+			}
+			s.quit(c, reason, false)
+		}
+		s.nconns.Add(-1)
+		s.forget(c)
+	case evNew:
+		s.st.all[c] = struct{}{}
+		s.st.unknown++
+	case evLines:
+		c.pending, c.pendingOff = &ev, 0
+		s.processBatch(c)
+	case evResume:
+		ev.fn()
+		if c.pending != nil && !c.busy {
+			s.processBatch(c)
+		}
+	}
+}
+
+func isEOF(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed)
+}
+
+// processBatch handles the lines of c's pending batch until it ends or a
+// handler suspends the client for async work; then the reader may go on.
+func (s *Server) processBatch(c *Client) {
+	ev := c.pending
+	b := (*ev.buf)[:ev.n]
+	for c.pendingOff < len(b) && !c.gone {
+		rest := b[c.pendingOff:]
+		i := bytes.IndexAny(rest, "\r\n")
+		var ln []byte
+		if i < 0 {
+			ln, c.pendingOff = rest, len(b)
+		} else {
+			ln, c.pendingOff = rest[:i], c.pendingOff+i+1
+		}
+		if c.discarding {
+			// the end of an over-long line: drop it and say so
+			c.discarding = false
+			c.numeric(errInputTooLong, "Input line was too long")
+			continue
+		}
+		if len(ln) == 0 {
+			continue
+		}
+		s.handleLine(c, ln)
+		s.runPending()
+		if c.busy {
+			return // resumed by evResume
+		}
+	}
+	c.pending = nil
+	if ev.buf != nil && cap(*ev.buf) == s.bufs.size {
+		s.bufs.put(ev.buf)
+	}
+	c.ack <- struct{}{}
+}
+
+func (s *Server) runPending() {
+	for len(s.st.pending) > 0 {
+		p := s.st.pending
+		s.st.pending = nil
+		for _, f := range p {
+			f()
+		}
+	}
+}
+
+// handleLine checks the bounds of one line, parses it and dispatches it.
+func (s *Server) handleLine(c *Client, ln []byte) {
+	now := s.clock.Now()
+	c.lastRecv = now
+	c.pingSent = false
+	if !c.proxyDone {
+		c.proxyDone = true
+		if s.parseProxy(c, ln) {
+			return
+		}
+		c.closeWith("ERROR :Closing Link: bad PROXY header", false)
+		s.quit(c, "Bad PROXY header", true)
+		return
+	}
+	if bytes.IndexByte(ln, 0) >= 0 {
+		return // NUL is never valid in IRC
+	}
+	msgPart := ln
+	if ln[0] == '@' {
+		sp := bytes.IndexByte(ln, ' ')
+		if sp < 0 || sp+1 > s.lim.TagBytes {
+			c.numeric(errInputTooLong, "Input line was too long")
+			return
+		}
+		msgPart = bytes.TrimLeft(ln[sp+1:], " ")
+		if len(msgPart) == 0 {
+			return
+		}
+	}
+	if len(msgPart)+2 > s.lim.LineBytes {
+		c.numeric(errInputTooLong, "Input line was too long")
+		return
+	}
+	if !c.registered {
+		c.preRegLines++
+		if c.preRegLines > s.lim.PreRegLines {
+			s.kill(c, "Too many lines before registration")
+			return
+		}
+	}
+	m, err := parse(string(ln))
+	if err != nil || m.Command == "" {
+		return
+	}
+	s.dispatch(c, m)
+}
+
+// parse wraps irc.ParseMessage, which must never see input that makes it
+// index past the end.
+func parse(ln string) (m *irc.Message, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, fmt.Errorf("unparseable line")
+		}
+	}()
+	return irc.ParseMessage(ln)
+}
+
+// parseProxy reads "PROXY TCP6 src dst sport dport": tor's
+// HiddenServiceExportCircuitID puts the circuit ID in the low 32 bits of
+// the source address. The circuit ID is kept for limits, never logged.
+func (s *Server) parseProxy(c *Client, ln []byte) bool {
+	f := strings.Fields(string(ln))
+	if len(f) < 2 || f[0] != "PROXY" {
+		return false
+	}
+	if f[1] == "UNKNOWN" {
+		return true
+	}
+	if len(f) != 6 || (f[1] != "TCP6" && f[1] != "TCP4") {
+		return false
+	}
+	src := f[2]
+	if i := strings.LastIndexByte(src, ':'); i >= 0 && f[1] == "TCP6" {
+		// ...:hhhh:hhhh — the last two groups
+		parts := strings.Split(src, ":")
+		if len(parts) >= 2 {
+			hi, _ := strconv.ParseUint(parts[len(parts)-2], 16, 16)
+			lo, _ := strconv.ParseUint(parts[len(parts)-1], 16, 16)
+			c.circuit = uint32(hi)<<16 | uint32(lo)
+		}
+	}
+	return true
+}
+
+type handler struct {
+	fn        func(s *Server, c *Client, m *irc.Message)
+	minParams int
+	preReg    bool // allowed before registration
+}
+
+var commands = map[string]handler{
+	"CAP":          {fn: (*Server).handleCap, preReg: true},
+	"NICK":         {fn: (*Server).handleNick, preReg: true},
+	"USER":         {fn: (*Server).handleUser, preReg: true},
+	"PASS":         {fn: func(*Server, *Client, *irc.Message) {}, preReg: true},
+	"PING":         {fn: (*Server).handlePing, preReg: true},
+	"PONG":         {fn: func(*Server, *Client, *irc.Message) {}, preReg: true},
+	"QUIT":         {fn: (*Server).handleQuit, preReg: true},
+	"AUTHENTICATE": {fn: (*Server).handleAuthenticate, preReg: true, minParams: 1},
+	"JOIN":         {fn: (*Server).handleJoin, minParams: 1},
+	"PART":         {fn: (*Server).handlePart, minParams: 1},
+	"TOPIC":        {fn: (*Server).handleTopic, minParams: 1},
+	"NAMES":        {fn: (*Server).handleNames},
+	"LIST":         {fn: (*Server).handleList},
+	"KICK":         {fn: (*Server).handleKick, minParams: 2},
+	"INVITE":       {fn: (*Server).handleInvite, minParams: 2},
+	"MODE":         {fn: (*Server).handleMode, minParams: 1},
+	"PRIVMSG":      {fn: (*Server).handlePrivmsg},
+	"NOTICE":       {fn: (*Server).handleNotice},
+	"TAGMSG":       {fn: (*Server).handleTagmsg},
+	"WHO":          {fn: (*Server).handleWho},
+	"WHOIS":        {fn: (*Server).handleWhois},
+	"WHOWAS":       {fn: (*Server).handleWhowas, minParams: 1},
+	"AWAY":         {fn: (*Server).handleAway},
+	"SETNAME":      {fn: (*Server).handleSetname, minParams: 1},
+	"VERSION":      {fn: (*Server).handleVersion},
+	"TIME":         {fn: (*Server).handleTime},
+	"INFO":         {fn: (*Server).handleInfo},
+	"MOTD":         {fn: (*Server).handleMotd},
+	"LUSERS":       {fn: (*Server).handleLusers},
+	"ISON":         {fn: (*Server).handleIson, minParams: 1},
+	"USERHOST":     {fn: (*Server).handleUserhost, minParams: 1},
+}
+
+func (s *Server) dispatch(c *Client, m *irc.Message) {
+	h, ok := commands[m.Command]
+	if !ok {
+		if !c.registered {
+			c.numeric(errNotRegistered, "You have not registered")
+			return
+		}
+		c.numeric(errUnknownCommand, m.Command, "Unknown command")
+		return
+	}
+	if !c.registered && !h.preReg {
+		c.numeric(errNotRegistered, "You have not registered")
+		return
+	}
+	if len(m.Params) < h.minParams {
+		c.numeric(errNeedMoreParams, m.Command, "Not enough parameters")
+		return
+	}
+	h.fn(s, c, m)
+}
+
+// kill disconnects c with an ERROR line and a QUIT to its peers.
+func (s *Server) kill(c *Client, reason string) {
+	s.quit(c, reason, true)
+}
+
+// quit removes c from all state and tells its peers. When sendError is
+// set, the client gets "ERROR :Closing Link: reason".
+func (s *Server) quit(c *Client, reason string, sendError bool) {
+	if c.gone {
+		return
+	}
+	c.gone = true
+	if sendError {
+		c.closeWith("ERROR :Closing Link: "+reason, false)
+	} else {
+		c.closeWith("", false)
+	}
+	if c.registered {
+		msg := newOutMsg(s.clock.Now(), line(c.prefix(), "QUIT", reason))
+		s.toCommonPeers(c, msg, 0, false)
+		c.channelsClear()
+		if c.oper {
+			s.st.opers--
+		}
+	} else if _, ok := s.st.all[c]; ok {
+		s.st.unknown--
+	}
+	if c.folded != "" && s.st.nicks[c.folded] == c {
+		delete(s.st.nicks, c.folded)
+	}
+	delete(s.st.all, c)
+}
+
+// sendqExceeded disconnects a client whose queue is full, after the
+// current command (it may be found in the middle of a fan-out).
+func (s *Server) sendqExceeded(c *Client) {
+	if c.gone {
+		return
+	}
+	c.closeWith("ERROR :SendQ exceeded", true)
+	s.st.pending = append(s.st.pending, func() { s.quit(c, "SendQ exceeded", false) })
+}
+
+// sweep runs every tick: registration and ping timeouts.
+func (s *Server) sweep() {
+	now := s.clock.Now()
+	for c := range s.st.all {
+		if c.gone {
+			continue
+		}
+		if !c.registered {
+			if now.Sub(c.signon) >= s.lim.RegistrationTimeout {
+				s.kill(c, "Registration timed out")
+			}
+			continue
+		}
+		if c.sasl != nil && !c.busy && now.Sub(c.sasl.started) >= s.saslOpts.Timeout {
+			s.saslFail(c, "SASL authentication failed: timed out")
+		}
+		idle := now.Sub(c.lastRecv)
+		switch {
+		case c.pingSent && idle >= s.lim.PingInterval+s.lim.PingTimeout:
+			s.kill(c, fmt.Sprintf("Ping timeout: %d seconds", int(idle.Seconds())))
+		case !c.pingSent && idle >= s.lim.PingInterval:
+			c.pingSent = true
+			c.send(line("", "PING", s.name))
+		}
+	}
+	s.runPending()
+}
