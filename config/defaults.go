@@ -56,7 +56,7 @@ func Default() *Config {
 			PoWDefenses:         true,
 			PoWQueueRate:        250,
 			PoWQueueBurst:       2500,
-			MaxStreams:          4,
+			MaxStreams:          8,
 			MaxStreamsClose:     true,
 			ExportCircuitID:     true,
 		},

@@ -120,7 +120,11 @@ func (c *Client) readLoop() {
 			s.bufs.put(buf)
 		}
 		if err != nil {
-			s.events <- event{c: c, kind: evClosed, err: err}
+			select {
+			case s.events <- event{c: c, kind: evClosed, err: err}:
+			case <-s.done:
+				c.conn.Close()
+			}
 			return
 		}
 	}
@@ -165,8 +169,15 @@ func (c *Client) deliver(buf *[]byte, end int, pooled bool) {
 		copy(cp, b)
 		buf = &cp
 	}
-	s.events <- event{c: c, kind: evLines, buf: buf, n: last + 1}
-	<-c.ack
+	select {
+	case s.events <- event{c: c, kind: evLines, buf: buf, n: last + 1}:
+	case <-s.done:
+		return
+	}
+	select {
+	case <-c.ack:
+	case <-s.done:
+	}
 }
 
 func rawConn(conn net.Conn) syscall.RawConn {

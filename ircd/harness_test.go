@@ -3,6 +3,7 @@ package ircd
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"sync"
@@ -45,6 +46,13 @@ type testServer struct {
 
 func startServer(t testing.TB, mutate func(*Config)) *testServer {
 	t.Helper()
+	return startServerWith(t, mutate, &net.ListenConfig{})
+}
+
+// startServerWith is startServer with a custom listener configuration
+// (e.g. a small SO_SNDBUF inherited by accepted sockets).
+func startServerWith(t testing.TB, mutate func(*Config), lc *net.ListenConfig) *testServer {
+	t.Helper()
 	clock := newFakeClock()
 	cfg := Config{
 		Name:    "irc.test",
@@ -60,7 +68,7 @@ func startServer(t testing.TB, mutate func(*Config)) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +99,13 @@ type testClient struct {
 
 func (ts *testServer) dial() *testClient {
 	ts.t.Helper()
-	conn, err := net.Dial("tcp", ts.addr)
+	return ts.dialWith(&net.Dialer{})
+}
+
+// dialWith dials with a custom dialer (e.g. a small SO_RCVBUF).
+func (ts *testServer) dialWith(d *net.Dialer) *testClient {
+	ts.t.Helper()
+	conn, err := d.Dial("tcp", ts.addr)
 	if err != nil {
 		ts.t.Fatal(err)
 	}
@@ -112,9 +126,9 @@ func (ts *testServer) connect(nick string, caps ...string) *testClient {
 	}
 	c.send("NICK " + nick)
 	c.send("USER " + nick + " 0 * :Real " + nick)
-	c.expectNumeric("001")
-	c.expectNumeric("376")
 	c.nick = nick
+	c.expectNumeric("001")
+	c.expectEndOfMOTD()
 	return c
 }
 
@@ -158,7 +172,10 @@ func (c *testClient) expect(cmd string, ok func(*irc.Message) bool) *irc.Message
 	return nil
 }
 
-func (c *testClient) expectNumeric(code string) *irc.Message { c.t.Helper(); return c.expect(code, nil) }
+func (c *testClient) expectNumeric(code string) *irc.Message {
+	c.t.Helper()
+	return c.expect(code, nil)
+}
 
 // expectNone checks that no message with cmd arrives within d (used only
 // after a PING round trip has flushed everything before it).
@@ -182,5 +199,140 @@ func (c *testClient) collect() []*irc.Message {
 			return out
 		}
 		out = append(out, m)
+	}
+}
+
+// sendRaw writes b as is (no CR LF added).
+func (c *testClient) sendRaw(b []byte) {
+	c.t.Helper()
+	c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.conn.Write(b); err != nil {
+		c.t.Fatalf("sendRaw: %v", err)
+	}
+}
+
+// join joins each channel and waits for its end of NAMES.
+func (c *testClient) join(chans ...string) {
+	c.t.Helper()
+	for _, ch := range chans {
+		c.send("JOIN " + ch)
+		c.expect("366", func(m *irc.Message) bool { return Fold(m.Param(1)) == Fold(ch) })
+	}
+}
+
+// expectClosed reads until the server closes the connection and returns
+// every message seen on the way.
+func (c *testClient) expectClosed() []*irc.Message {
+	c.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var out []*irc.Message
+	for {
+		c.conn.SetReadDeadline(deadline)
+		l, err := c.r.ReadString('\n')
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				c.t.Fatalf("%s: connection not closed; saw %d messages", c.nick, len(out))
+			}
+			return out
+		}
+		if m, perr := irc.ParseMessage(l); perr == nil {
+			out = append(out, m)
+		}
+	}
+}
+
+// expectErrorClose waits for "ERROR :<text>" and then for the socket to
+// close; text must be a prefix of the ERROR text.
+func (c *testClient) expectErrorClose(text string) {
+	c.t.Helper()
+	msgs := c.expectClosed()
+	for _, m := range msgs {
+		if m.Command == "ERROR" {
+			if !strings.HasPrefix(m.Trailing(), text) {
+				c.t.Fatalf("%s: ERROR %q, want prefix %q", c.nick, m.Trailing(), text)
+			}
+			return
+		}
+	}
+	c.t.Fatalf("%s: closed without ERROR %q; saw %v", c.nick, text, msgs)
+}
+
+// expectCode sends line and returns the first reply with the numeric code,
+// failing if the round trip ends without one.
+func (c *testClient) expectCode(line, code string) *irc.Message {
+	c.t.Helper()
+	c.send(line)
+	msgs := c.collect()
+	m := find(msgs, code, nil)
+	if m == nil {
+		c.t.Fatalf("%s: %q: no %s; got %v", c.nick, line, code, msgs)
+	}
+	return m
+}
+
+// find returns the first message with cmd satisfying ok, or nil.
+func find(msgs []*irc.Message, cmd string, ok func(*irc.Message) bool) *irc.Message {
+	for _, m := range msgs {
+		if m.Command == cmd && (ok == nil || ok(m)) {
+			return m
+		}
+	}
+	return nil
+}
+
+// filter returns the messages with cmd.
+func filter(msgs []*irc.Message, cmd string) []*irc.Message {
+	var out []*irc.Message
+	for _, m := range msgs {
+		if m.Command == cmd {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// errorNumerics returns the 4xx..9xx numerics in msgs.
+func errorNumerics(msgs []*irc.Message) []*irc.Message {
+	var out []*irc.Message
+	for _, m := range msgs {
+		if len(m.Command) == 3 && m.Command[0] >= '4' && m.Command[0] <= '9' {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// advance moves the fake clock and runs a sweep (registration and ping
+// timers) on the processing goroutine, so its effects are ordered before
+// anything the test sends next. The 5 ms ticker sweeps as well; sweeping
+// twice at one instant is harmless.
+func (ts *testServer) advance(d time.Duration) {
+	ts.t.Helper()
+	ts.clock.Advance(d)
+	ts.do(func(s *Server) { s.sweep() })
+}
+
+// do runs f on the server's processing goroutine.
+func (ts *testServer) do(f func(s *Server)) {
+	ts.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ts.srv.Do(ctx, func() { f(ts.srv) }); err != nil {
+		ts.t.Fatal(err)
+	}
+}
+
+// expectEndOfMOTD waits for 376, or 422 when the server has no MOTD.
+func (c *testClient) expectEndOfMOTD() {
+	c.t.Helper()
+	for {
+		m, err := c.read(5 * time.Second)
+		if err != nil {
+			c.t.Fatalf("%s: waiting for end of MOTD: %v", c.nick, err)
+		}
+		if m.Command == "376" || m.Command == "422" {
+			return
+		}
 	}
 }

@@ -149,6 +149,12 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 		}
 		return
 	}
+	if Fold(target) == Fold(nickServ) {
+		if cmd == "PRIVMSG" {
+			s.nickServ(c, text)
+		}
+		return
+	}
 	t := s.st.nicks[Fold(target)]
 	if t == nil || !t.registered {
 		if !notice {

@@ -18,6 +18,10 @@ func (s *Server) handleNick(c *Client, m *irc.Message) {
 		return
 	}
 	folded := Fold(nick)
+	if isServiceNick(folded) {
+		c.numeric(errErroneusNickname, nick, "Nickname is reserved for services")
+		return
+	}
 	if other, ok := s.st.nicks[folded]; ok && other != c {
 		c.numeric(errNicknameInUse, nick, "Nickname is already in use")
 		return

@@ -348,7 +348,12 @@ func (s *Server) accept(conn net.Conn, id *Listener) {
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
-	s.events <- event{c: c, kind: evNew}
+	select {
+	case s.events <- event{c: c, kind: evNew}:
+	case <-s.done:
+		conn.Close()
+		return
+	}
 	s.wg.Add(1)
 	go c.readLoop()
 }

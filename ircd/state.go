@@ -229,6 +229,8 @@ var commands = map[string]handler{
 	"LUSERS":       {fn: (*Server).handleLusers},
 	"ISON":         {fn: (*Server).handleIson, minParams: 1},
 	"USERHOST":     {fn: (*Server).handleUserhost, minParams: 1},
+	"NICKSERV":     {fn: (*Server).handleNickServCommand},
+	"NS":           {fn: (*Server).handleNickServCommand},
 }
 
 func (s *Server) dispatch(c *Client, m *irc.Message) {

@@ -3,6 +3,10 @@
 //
 //	thorchatd -config FILE            run the daemon
 //	thorchatd -config FILE -check     validate the configuration and exit
+//	thorchatd onion -config FILE      print the onion address (no tor started)
+//	thorchatd import-nodes [-config FILE] [-out FILE] NODES.json
+//	                                  write the operator allowlist from a
+//	                                  THORChain /thorchain/nodes JSON array
 package main
 
 import (
@@ -69,6 +73,10 @@ var errUsage = errors.New("usage")
 func subcommand(name string, args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch name {
+	case "onion":
+		err = printOnion(args, stdout, stderr)
+	case "import-nodes":
+		err = importNodes(args, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "thorchatd: unknown command %q\n", name)
 		return 2

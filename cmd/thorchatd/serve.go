@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/thorchat/thorchat/config"
@@ -22,6 +24,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	db, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	acc, err := newAccounts(cfg, db, log)
+	if err != nil {
+		return err
+	}
 	icfg := ircd.Config{
 		Name:    cfg.Server.Name,
 		Network: cfg.Server.Network,
@@ -29,6 +40,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		MOTD:    motd,
 		Limits:  ircdLimits(cfg.Limits),
 		Logger:  log,
+		Auth:    acc,
+		SASL: ircd.SASLOptions{
+			Timeout:     cfg.Accounts.SASLTimeout.Duration,
+			MaxFailures: cfg.Accounts.SASLFailures,
+		},
 	}
 	for _, ch := range cfg.Channels {
 		icfg.Channels = append(icfg.Channels, ircd.ChannelSpec{
@@ -75,6 +91,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		log.Info("unix listener", "path", path)
 		serveOn(ln, ircd.Listener{Kind: "unix", Host: strings.ToLower(cfg.Server.Name), Port: 0})
 	}
+	if cfg.Listen.Onion {
+		on, err := startOnion(ctx, cfg, log)
+		if err != nil {
+			srv.Shutdown(context.Background())
+			return err
+		}
+		defer on.svc.Close()
+		serveOn(on.ln, on.id)
+	}
 	if devListeners > 0 {
 		log.Warn("non-onion listeners are on: use them for development and tests only", "count", devListeners)
 	}
@@ -83,7 +108,24 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return errors.New("no listener: enable listen.onion or set listen.dev_tcp / listen.unix")
 	}
 	log.Info("thorchatd running", "server", cfg.Server.Name, "version", version)
-	<-ctx.Done()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case <-hup:
+			if err := reloadPolicy(cfg.Path, acc, log); err != nil {
+				log.Error("reload failed; keeping the previous allowlist", "err", err)
+				continue
+			}
+			if err := srv.Do(ctx, srv.Reclassify); err != nil {
+				log.Error("reclassify", "err", err)
+			}
+		}
+	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.ShutdownTimeout.Duration)
 	defer cancel()

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/thorchat/thorchat/accounts"
+	"github.com/thorchat/thorchat/config"
+	"github.com/thorchat/thorchat/store"
+)
+
+// openStore opens the database, creating its directory.
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*store.DB, error) {
+	if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o700); err != nil {
+		return nil, fmt.Errorf("store.path: %w", err)
+	}
+	db, err := store.Open(ctx, cfg.Store.Path, store.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("store.path %s: %w", cfg.Store.Path, err)
+	}
+	return db, nil
+}
+
+func policyConfig(cfg *config.Config) accounts.PolicyConfig {
+	return accounts.PolicyConfig{
+		HRP:           cfg.Accounts.HRP,
+		OperatorKeys:  cfg.Operators.Keys,
+		OperatorsFile: cfg.Operators.File,
+		Staff:         cfg.Staff.Accounts,
+		Opers:         cfg.Opers.Accounts,
+	}
+}
+
+func newAccounts(cfg *config.Config, db *store.DB, log *slog.Logger) (*accounts.Service, error) {
+	pol, err := accounts.LoadPolicy(policyConfig(cfg))
+	if err != nil {
+		return nil, err
+	}
+	log.Info("operator allowlist loaded", "operators", pol.Operators.Len(), "staff", len(pol.Staff), "opers", len(pol.Opers))
+	return accounts.New(accounts.Config{
+		HRP:        cfg.Accounts.HRP,
+		Store:      db,
+		Policy:     pol,
+		LoginRate:  cfg.Accounts.LoginRate,
+		LoginBurst: cfg.Accounts.LoginBurst,
+		Logger:     log,
+	})
+}
+
+// reloadPolicy re-reads the configuration's operators/staff/opers and the
+// allowlist file (SIGHUP). Other settings need a restart.
+func reloadPolicy(path string, svc *accounts.Service, log *slog.Logger) error {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	pol, err := accounts.LoadPolicy(policyConfig(cfg))
+	if err != nil {
+		return err
+	}
+	svc.SetPolicy(pol)
+	log.Info("operator allowlist reloaded", "operators", pol.Operators.Len(), "staff", len(pol.Staff), "opers", len(pol.Opers))
+	return nil
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/thorchat/thorchat/config"
+	"github.com/thorchat/thorchat/ircd"
+	"github.com/thorchat/thorchat/torsvc"
+)
+
+func torConfig(cfg *config.Config) torsvc.Config {
+	t := cfg.Tor
+	return torsvc.Config{
+		Mode:                   t.Mode,
+		Binary:                 t.Binary,
+		DataDir:                t.DataDir,
+		ExtraTorrc:             t.ExtraTorrc,
+		Control:                t.Control,
+		ControlPassword:        t.ControlPassword,
+		KeyDir:                 t.KeyDir,
+		VirtualPort:            cfg.Listen.OnionPort,
+		Target:                 cfg.Listen.OnionSocket,
+		IntroDoSDefense:        t.IntroDoSDefense,
+		IntroDoSRatePerSec:     t.IntroDoSRatePerSec,
+		IntroDoSBurstPerSec:    t.IntroDoSBurstPerSec,
+		PoWDefenses:            t.PoWDefenses,
+		PoWQueueRate:           t.PoWQueueRate,
+		PoWQueueBurst:          t.PoWQueueBurst,
+		MaxStreams:             t.MaxStreams,
+		MaxStreamsCloseCircuit: t.MaxStreamsClose,
+		ExportCircuitID:        t.ExportCircuitID,
+	}
+}
+
+// onionService is the published onion service and the unix listener it
+// forwards to.
+type onionService struct {
+	svc *torsvc.Service
+	ln  net.Listener
+	id  ircd.Listener
+}
+
+// startOnion opens the daemon's unix socket, then starts (or attaches to)
+// tor and publishes the onion service that forwards to it. The socket is
+// open first, so connections can arrive as soon as tor lets them.
+func startOnion(ctx context.Context, cfg *config.Config, log *slog.Logger) (*onionService, error) {
+	sock := cfg.Listen.OnionSocket
+	if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
+		return nil, fmt.Errorf("listen.onion_socket: %w", err)
+	}
+	ln, err := listenUnix(sock)
+	if err != nil {
+		return nil, fmt.Errorf("listen.onion_socket: %w", err)
+	}
+	if abs, err := filepath.Abs(sock); err == nil {
+		sock = abs
+	}
+	tc := torConfig(cfg)
+	tc.Target = sock
+	svc, err := torsvc.Start(ctx, tc, log)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	addr := svc.OnionAddress()
+	log.Info("onion service configured", "address", addr, "port", cfg.Listen.OnionPort, "hardening", svc.Accepted())
+	go func() {
+		select {
+		case <-svc.Published():
+			log.Info("onion service descriptor published; reachable", "address", addr)
+		case <-ctx.Done():
+		}
+	}()
+	return &onionService{
+		svc: svc,
+		ln:  ln,
+		id: ircd.Listener{
+			Kind:          "onion",
+			Host:          addr,
+			Port:          cfg.Listen.OnionPort,
+			ProxyProtocol: svc.ExportsCircuitID(),
+		},
+	}, nil
+}
+
+// printOnion implements `thorchatd onion -config FILE`: the address, from
+// the kept key (created if absent), without starting anything.
+func printOnion(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("thorchatd onion", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "config.toml", "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	addr, err := torsvc.OnionAddressFromKey(cfg.Tor.KeyDir)
+	if err != nil {
+		return fmt.Errorf("tor.key_dir: %w", err)
+	}
+	fmt.Fprintln(stdout, addr)
+	return nil
+}
