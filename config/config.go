@@ -44,10 +44,10 @@ type Server struct {
 
 // Listen lists the listeners the daemon opens.
 type Listen struct {
-	DevTCP     []string `toml:"dev_tcp"`
-	Unix       []string `toml:"unix"`
-	Onion      bool     `toml:"onion"`
-	OnionPort  int      `toml:"onion_port"`
+	DevTCP      []string `toml:"dev_tcp"`
+	Unix        []string `toml:"unix"`
+	Onion       bool     `toml:"onion"`
+	OnionPort   int      `toml:"onion_port"`
 	OnionSocket string   `toml:"onion_socket"`
 }
 
