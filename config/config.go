@@ -62,7 +62,6 @@ type Limits struct {
 	LineBytes            int      `toml:"line_bytes"`
 	TagBytes             int      `toml:"tag_bytes"`
 	SendQBytes           int      `toml:"sendq_bytes"`
-	RecvQLines           int      `toml:"recvq_lines"`
 	NickLen              int      `toml:"nick_len"`
 	UserLen              int      `toml:"user_len"`
 	RealnameLen          int      `toml:"realname_len"`
@@ -73,12 +72,15 @@ type Limits struct {
 	KeyLen               int      `toml:"key_len"`
 	ModesPerCommand      int      `toml:"modes_per_command"`
 	MaxWhoReplies        int      `toml:"max_who_replies"`
-	MaxCaps              int      `toml:"max_cap_lines"`
 	PreRegLines          int      `toml:"prereg_lines"`
+	MaxAccept            int      `toml:"max_accept"`
+	MaxUnauthenticated   int      `toml:"max_unauthenticated"`
+	ConnRate             float64  `toml:"conn_rate"`
+	ConnBurst            int      `toml:"conn_burst"`
+	RequireSASL          bool     `toml:"require_sasl"`
 	RegistrationTimeout  Duration `toml:"registration_timeout"`
 	PingInterval         Duration `toml:"ping_interval"`
 	PingTimeout          Duration `toml:"ping_timeout"`
-	WriteTimeout         Duration `toml:"write_timeout"`
 	ShutdownTimeout      Duration `toml:"shutdown_timeout"`
 }
 
@@ -118,8 +120,18 @@ type Accounts struct {
 	SASLFailures int      `toml:"sasl_max_failures"`
 }
 
-// Flood configures per-connection command throttling.
+// Flood configures per-connection command throttling: the top-level keys
+// are the class of ordinary registered clients.
 type Flood struct {
+	FloodClass
+	Operators    FloodClass `toml:"operators"`    // logged-in node operators and staff
+	Unregistered FloodClass `toml:"unregistered"` // before registration completes
+}
+
+// FloodClass is one token bucket: Rate commands per second earned (0 turns
+// throttling off), Burst at once, Excess owed commands at which the client
+// is disconnected.
+type FloodClass struct {
 	Rate   float64 `toml:"rate"`
 	Burst  int     `toml:"burst"`
 	Excess int     `toml:"excess"`

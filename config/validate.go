@@ -75,8 +75,16 @@ func (c *Config) validate() error {
 	if c.Accounts.SASLFailures < 1 {
 		return bad("accounts.sasl_max_failures", "must be at least 1")
 	}
-	if c.Flood.Rate < 0 || c.Flood.Burst < 1 || c.Flood.Excess < c.Flood.Burst {
-		return bad("flood", "need rate >= 0, burst >= 1 and excess >= burst")
+	for _, fc := range []struct {
+		key string
+		v   FloodClass
+	}{{"flood", c.Flood.FloodClass}, {"flood.operators", c.Flood.Operators}, {"flood.unregistered", c.Flood.Unregistered}} {
+		if fc.v.Rate < 0 || fc.v.Burst < 1 || fc.v.Excess < fc.v.Burst {
+			return bad(fc.key, "need rate >= 0, burst >= 1 and excess >= burst")
+		}
+	}
+	if c.Limits.ConnRate < 0 || c.Limits.ConnBurst < 0 || c.Limits.MaxUnauthenticated < 0 {
+		return bad("limits.conn_rate", "conn_rate, conn_burst and max_unauthenticated must not be negative")
 	}
 	seen := map[string]bool{}
 	for i, ch := range c.Channels {
@@ -119,7 +127,6 @@ func (c *Config) validateLimits() error {
 		{"limits.line_bytes", l.LineBytes, 512, 16384},
 		{"limits.tag_bytes", l.TagBytes, 0, 8191},
 		{"limits.sendq_bytes", l.SendQBytes, 4096, 64 << 20},
-		{"limits.recvq_lines", l.RecvQLines, 1, 1024},
 		{"limits.nick_len", l.NickLen, 9, 64},
 		{"limits.user_len", l.UserLen, 1, 64},
 		{"limits.realname_len", l.RealnameLen, 1, 390},
@@ -130,8 +137,8 @@ func (c *Config) validateLimits() error {
 		{"limits.key_len", l.KeyLen, 1, 64},
 		{"limits.modes_per_command", l.ModesPerCommand, 1, 20},
 		{"limits.max_who_replies", l.MaxWhoReplies, 1, 100000},
-		{"limits.max_cap_lines", l.MaxCaps, 1, 100},
 		{"limits.prereg_lines", l.PreRegLines, 4, 1000},
+		{"limits.max_accept", l.MaxAccept, 1, 1000},
 	}
 	for _, x := range ints {
 		if x.v < x.min || x.v > x.max {
@@ -145,7 +152,6 @@ func (c *Config) validateLimits() error {
 		{"limits.registration_timeout", l.RegistrationTimeout},
 		{"limits.ping_interval", l.PingInterval},
 		{"limits.ping_timeout", l.PingTimeout},
-		{"limits.write_timeout", l.WriteTimeout},
 		{"limits.shutdown_timeout", l.ShutdownTimeout},
 	}
 	for _, d := range durs {

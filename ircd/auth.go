@@ -170,6 +170,10 @@ func (s *Server) saslStepDone(c *Client, st *saslState, challenge []byte, done b
 func (s *Server) login(c *Client, login Login) {
 	first := c.account == ""
 	c.account = login.Account
+	if !c.authCounted {
+		c.authCounted = true
+		s.nUnauth.Add(-1)
+	}
 	c.class = login.Class
 	if login.Oper && !c.oper {
 		c.oper = true
@@ -187,6 +191,9 @@ func (s *Server) login(c *Client, login Login) {
 	}
 	c.numeric(rplLoggedIn, mask, c.account, "You are now logged in as "+c.account)
 	c.numeric(rplSASLSuccess, "SASL authentication successful")
+	if first {
+		s.loadAccept(c)
+	}
 	if c.registered && first {
 		s.afterLogin(c)
 	}

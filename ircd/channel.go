@@ -40,14 +40,17 @@ const (
 	chanModerated                        // m
 	chanInviteOnly                       // i
 	chanSecret                           // s
+	chanRegOnly                          // R: only logged-in users may join
+	chanRegSpeak                         // M: only logged-in users may speak
+	chanNoCTCP                           // C: no CTCP but ACTION
 )
 
 var chanFlagLetters = []struct {
 	f chanFlags
 	l byte
-}{{chanInviteOnly, 'i'}, {chanModerated, 'm'}, {chanNoExternal, 'n'}, {chanSecret, 's'}, {chanTopicOps, 't'}}
+}{{chanNoCTCP, 'C'}, {chanRegSpeak, 'M'}, {chanRegOnly, 'R'}, {chanInviteOnly, 'i'}, {chanModerated, 'm'}, {chanNoExternal, 'n'}, {chanSecret, 's'}, {chanTopicOps, 't'}}
 
-const chanModesToken = "beI,k,l,imnst"
+const chanModesToken = "beI,k,jl,CMRimnst"
 
 type listEntry struct {
 	mask  string // folded, normalized
@@ -71,7 +74,12 @@ type Channel struct {
 	members      map[*Client]memberMode
 	invited      map[string]struct{} // folded nicks
 	permanent    bool
-	speakOps     bool // speak = "operators": +m with voice for operators and staff
+	// +j count:seconds join throttle
+	joinLimit   int
+	joinWindow  time.Duration
+	joinCount   int
+	joinStarted time.Time
+	speakOps    bool // speak = "operators": +m with voice for operators and staff
 }
 
 func (s *Server) newChannel(name string) *Channel {
@@ -122,11 +130,30 @@ func (ch *Channel) modeString(showKey bool) (string, []string) {
 			params = append(params, "*")
 		}
 	}
+	if ch.joinLimit > 0 {
+		m += "j"
+		params = append(params, strconv.Itoa(ch.joinLimit)+":"+strconv.Itoa(int(ch.joinWindow/time.Second)))
+	}
 	if ch.limit > 0 {
 		m += "l"
 		params = append(params, strconv.Itoa(ch.limit))
 	}
 	return m, params
+}
+
+// joinAllowed applies +j count:seconds and counts the join.
+func (ch *Channel) joinAllowed(now time.Time) bool {
+	if ch.joinLimit <= 0 {
+		return true
+	}
+	if now.Sub(ch.joinStarted) >= ch.joinWindow {
+		ch.joinStarted, ch.joinCount = now, 0
+	}
+	if ch.joinCount >= ch.joinLimit {
+		return false
+	}
+	ch.joinCount++
+	return true
 }
 
 func (ch *Channel) removeMember(s *Server, c *Client) {
@@ -281,6 +308,12 @@ func (s *Server) join(c *Client, name, key string) {
 			return
 		case ch.isBanned(c) && !invited:
 			c.numeric(errBannedFromChan, ch.name, "Cannot join channel (+b)")
+			return
+		case ch.flags&chanRegOnly != 0 && c.account == "":
+			c.numeric(errNeedReggedNick, ch.name, "Cannot join channel (+R): you need to be logged in (SASL)")
+			return
+		case !ch.joinAllowed(s.clock.Now()) && !invited:
+			c.numeric(errThrottle, ch.name, "Cannot join channel (+j): too many joins, try again later")
 			return
 		case len(ch.members) >= s.lim.MaxMembersPerChannel:
 			c.numeric(errChannelIsFull, ch.name, "Cannot join channel (channel is at the server's member limit)")

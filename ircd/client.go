@@ -2,6 +2,8 @@ package ircd
 
 import (
 	"net"
+
+	"golang.org/x/time/rate"
 	"strconv"
 	"sync"
 	"time"
@@ -26,6 +28,11 @@ type Client struct {
 	class          string // "", "operator", "staff"
 	oper           bool
 	invisible      bool
+	regOnlyPM      bool                 // +R: only logged-in users may message
+	callerID       bool                 // +g: only accepted users may message
+	noCTCP         bool                 // +T: no CTCP but ACTION
+	accept         map[string]struct{}  // accepted accounts and folded nicks
+	gNotified      map[string]time.Time // +g: senders told about, per minute
 	registered     bool
 	gone           bool
 	gotUser        bool
@@ -45,6 +52,10 @@ type Client struct {
 	saslFailures   int
 	busy           bool // an async step (login, store write) is running
 	loginHost      string
+	authCounted    bool // left the unauthenticated count (logged in or closed)
+	limiter        *rate.Limiter
+	limClass       FloodClass
+	throttledUntil time.Time
 	pending        *event // batch suspended by an async step
 	pendingOff     int
 
@@ -114,11 +125,31 @@ func (c *Client) sendMsg(m *outMsg) { c.send(m.bytesFor(c.caps)) }
 // modeString returns the user's modes, e.g. "+io".
 func (c *Client) modeString() string {
 	m := "+"
+	if c.callerID {
+		m += "g"
+	}
 	if c.invisible {
 		m += "i"
 	}
 	if c.oper {
 		m += "o"
 	}
+	if c.regOnlyPM {
+		m += "R"
+	}
+	if c.noCTCP {
+		m += "T"
+	}
 	return m
+}
+
+// umodeFlag returns the field behind a settable contact-rule user mode.
+func (c *Client) umodeFlag(l byte) *bool {
+	switch l {
+	case 'R':
+		return &c.regOnlyPM
+	case 'g':
+		return &c.callerID
+	}
+	return &c.noCTCP
 }

@@ -128,7 +128,7 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 			}
 			return
 		}
-		if reason := s.cannotSend(c, ch); reason != "" {
+		if reason := s.cannotSend(c, ch, text); reason != "" {
 			if !notice {
 				c.numeric(errCannotSendToChan, ch.name, reason)
 			}
@@ -162,6 +162,13 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 		}
 		return
 	}
+	if !s.privateAllowed(c, t, cmd, text) {
+		return
+	}
+	// replying to someone, or messaging them first, whitelists them
+	if t != c {
+		s.addAccept(c, acceptKey(t))
+	}
 	params[0] = t.nick
 	msg := newOutMsg(s.clock.Now(), buildLine(c.prefix(), cmd, params, cmd != "TAGMSG"))
 	msg.clientTags = ctags
@@ -178,13 +185,19 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 }
 
 // cannotSend returns why c may not speak in ch, or "".
-func (s *Server) cannotSend(c *Client, ch *Channel) string {
+func (s *Server) cannotSend(c *Client, ch *Channel, text string) string {
 	mode, in := ch.members[c]
 	if c.oper {
 		return ""
 	}
 	if !in && ch.flags&chanNoExternal != 0 {
 		return "Cannot send to channel (no external messages)"
+	}
+	if ch.flags&chanNoCTCP != 0 && isCTCP(text) && !isAction(text) {
+		return "Cannot send to channel (+C: no CTCPs)"
+	}
+	if ch.flags&chanRegSpeak != 0 && c.account == "" && mode&(memberOp|memberVoice) == 0 {
+		return "Cannot send to channel (+M: only logged-in users may speak; log in with SASL)"
 	}
 	if mode&(memberOp|memberVoice) != 0 {
 		return ""

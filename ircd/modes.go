@@ -3,6 +3,7 @@ package ircd
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/irc.v4"
 )
@@ -45,6 +46,12 @@ func (s *Server) userMode(c *Client, m *irc.Message) {
 			if c.invisible != add {
 				c.invisible = add
 				applied += modeDir(&dir, add) + "i"
+			}
+		case 'R', 'g', 'T':
+			p := c.umodeFlag(l)
+			if *p != add {
+				*p = add
+				applied += modeDir(&dir, add) + string(l)
 			}
 		case 'o':
 			if !add && c.oper {
@@ -237,6 +244,37 @@ func (s *Server) channelMode(c *Client, m *irc.Message) {
 				ch.key = ""
 				emit('k', "*", true)
 			}
+		case 'j':
+			if add {
+				arg, ok := nextArg()
+				if !ok {
+					c.numeric(errNeedMoreParams, "MODE", "Not enough parameters")
+					continue
+				}
+				if paramModes++; paramModes > s.lim.ModesPerCommand {
+					continue
+				}
+				if !isOp {
+					deny()
+					continue
+				}
+				n, secs, ok := parseJoinThrottle(arg)
+				if !ok {
+					c.numeric(errInvalidModeParam, ch.name, "j", arg, "Invalid join throttle: use count:seconds, e.g. 5:10")
+					continue
+				}
+				ch.joinLimit, ch.joinWindow, ch.joinCount = n, time.Duration(secs)*time.Second, 0
+				emit('j', arg, true)
+			} else {
+				if !isOp {
+					deny()
+					continue
+				}
+				if ch.joinLimit != 0 {
+					ch.joinLimit = 0
+					emit('j', "", false)
+				}
+			}
 		case 'l':
 			if add {
 				arg, ok := nextArg()
@@ -298,6 +336,19 @@ func (s *Server) channelMode(c *Client, m *irc.Message) {
 	msg := newOutMsg(s.clock.Now(), line(c.prefix(), "MODE", append([]string{ch.name, applied.String()}, appliedArgs...)...))
 	msg.account = c.account
 	ch.broadcast(msg, nil, 0)
+}
+
+func parseJoinThrottle(s string) (n, secs int, ok bool) {
+	a, b, found := strings.Cut(s, ":")
+	if !found {
+		return 0, 0, false
+	}
+	n, err1 := strconv.Atoi(a)
+	secs, err2 := strconv.Atoi(b)
+	if err1 != nil || err2 != nil || n < 1 || n > 1000 || secs < 1 || secs > 86400 {
+		return 0, 0, false
+	}
+	return n, secs, true
 }
 
 func flagFor(l byte) (chanFlags, bool) {

@@ -88,7 +88,7 @@ func (s *Server) tryRegister(c *Client) {
 		c.nick, c.folded = "", ""
 		return
 	}
-	if s.cfg.Auth != nil && s.cfg.Auth.RequireLogin() && c.account == "" {
+	if (s.cfg.RequireSASL || s.cfg.Auth != nil && s.cfg.Auth.RequireLogin()) && c.account == "" {
 		s.kill(c, "This server requires SASL login (see the README: THORCHAT-SECP256K1 or a device credential)")
 		return
 	}
@@ -103,7 +103,7 @@ func (s *Server) tryRegister(c *Client) {
 	c.numeric(rplWelcome, fmt.Sprintf("Welcome to the %s IRC Network %s", s.cfg.Network, c.prefix()))
 	c.numeric(rplYourHost, fmt.Sprintf("Your host is %s, running version %s", s.name, s.cfg.Version))
 	c.numeric(rplCreated, "This server was created "+s.created.UTC().Format("Mon Jan 2 2006 at 15:04:05 UTC"))
-	c.send(line(s.name, rplMyInfo, c.nick, s.name, s.cfg.Version, "io", "beIiklmnostv", "Ibeklov"))
+	c.send(line(s.name, rplMyInfo, c.nick, s.name, s.cfg.Version, "RTgio", "CIMRbeijklmnostv", "Ibejklov"))
 	s.sendISupport(c)
 	s.sendLusers(c)
 	s.sendMotd(c)
@@ -116,7 +116,9 @@ func (s *Server) tryRegister(c *Client) {
 func (s *Server) isupport() []string {
 	l := s.lim
 	t := []string{
+		"ACCEPT=" + strconv.Itoa(s.maxAccept()),
 		"AWAYLEN=" + strconv.Itoa(l.AwayLen),
+		"CALLERID=g",
 		"CASEMAPPING=" + caseMapping,
 		"CHANLIMIT=#:" + strconv.Itoa(l.MaxChannelsPerClient),
 		"CHANMODES=" + chanModesToken,

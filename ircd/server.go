@@ -19,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Clock is the server's time source; tests inject a fake one.
@@ -83,6 +85,14 @@ type Config struct {
 	Tick time.Duration
 	// Auth, when set, enables SASL and accounts.
 	Auth Authenticator
+	// Flood configures throttling and connection limits.
+	Flood FloodOptions
+	// Accepts keeps accept lists of logged-in users (optional).
+	Accepts AcceptStore
+	// MaxAccept bounds an accept list (default 50).
+	MaxAccept int
+	// RequireSASL turns away clients that register without logging in.
+	RequireSASL bool
 	// SASL bounds the SASL exchange.
 	SASL SASLOptions
 	// Channels are created at start and kept while empty.
@@ -136,7 +146,12 @@ type Server struct {
 	wg      sync.WaitGroup // readers and writers
 
 	// processor-owned state
-	st state
+	st     state
+	wake   *time.Timer // resumes throttled clients
+	wakeAt time.Time
+
+	connLimiter *rate.Limiter
+	nUnauth     atomic.Int64 // connections not logged in
 }
 
 // New validates cfg and returns a server that is not yet running.
@@ -186,6 +201,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.bufs.size = s.lim.LineBytes + s.lim.TagBytes + 4096
 	s.st.init()
+	s.wake = time.NewTimer(time.Hour)
+	s.wake.Stop()
+	if cfg.Flood.ConnRate > 0 {
+		s.connLimiter = rate.NewLimiter(rate.Limit(cfg.Flood.ConnRate), max(cfg.Flood.ConnBurst, 1))
+	}
 	for _, spec := range cfg.Channels {
 		if !validChannel(spec.Name, s.lim.ChannelLen) {
 			return nil, fmt.Errorf("ircd: invalid channel name %q", spec.Name)
@@ -252,6 +272,10 @@ func (s *Server) Run(ctx context.Context) error {
 			f()
 		case <-t.C:
 			s.sweep()
+			s.resumeThrottled()
+		case <-s.wake.C:
+			s.wakeAt = time.Time{}
+			s.resumeThrottled()
 		case <-ctx.Done():
 			s.shutdownClients("Server shutting down")
 			return nil
@@ -337,24 +361,45 @@ func (s *Server) accept(conn net.Conn, id *Listener) {
 		conn.Close()
 		return
 	}
+	refuse := func(reason string) {
+		conn.SetWriteDeadline(time.Now().Add(time.Second))
+		conn.Write([]byte("ERROR :Closing Link: " + reason + "\r\n"))
+		conn.Close()
+	}
+	if s.connLimiter != nil && !s.connLimiter.AllowN(s.clock.Now(), 1) {
+		refuse("Too many new connections, try again later")
+		return
+	}
+	if max := s.cfg.Flood.MaxUnauthenticated; max > 0 && s.nUnauth.Load() >= int64(max) {
+		refuse("Too many connections that are not logged in, try again later")
+		return
+	}
 	if s.nconns.Add(1) > int64(s.lim.MaxClients) {
 		s.nconns.Add(-1)
-		conn.SetWriteDeadline(time.Now().Add(time.Second))
-		conn.Write([]byte("ERROR :Closing Link: Server is full, try again later\r\n"))
+		refuse("Server is full, try again later")
+		return
+	}
+	s.nUnauth.Add(1)
+	c := newClient(s, conn, id)
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		s.nconns.Add(-1)
 		conn.Close()
 		return
 	}
-	c := newClient(s, conn, id)
-	s.mu.Lock()
 	s.conns[c] = struct{}{}
+	// Add under mu, where Shutdown sets closing, so it happens before
+	// Shutdown's wg.Wait.
+	s.wg.Add(1)
 	s.mu.Unlock()
 	select {
 	case s.events <- event{c: c, kind: evNew}:
 	case <-s.done:
 		conn.Close()
+		s.wg.Done()
 		return
 	}
-	s.wg.Add(1)
 	go c.readLoop()
 }
 
@@ -362,8 +407,16 @@ func (s *Server) accept(conn net.Conn, id *Listener) {
 // down`, and waits (bounded by ctx) for connections to close.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeListeners()
+	// Wait for shutdownClients to finish before wg.Wait: it starts writer
+	// goroutines (wg.Add), which must not race with Wait.
+	shut := make(chan struct{})
 	select {
-	case s.calls <- func() { s.shutdownClients("Server shutting down") }:
+	case s.calls <- func() { s.shutdownClients("Server shutting down"); close(shut) }:
+		select {
+		case <-shut:
+		case <-s.done:
+		case <-ctx.Done():
+		}
 	case <-s.done:
 	case <-ctx.Done():
 	}

@@ -21,12 +21,15 @@ type state struct {
 	unknown  int // connections not yet registered
 	maxUsers int
 	pending  []func() // run after the current command (kills found mid-fan-out)
+	// throttled clients wait (fake lag) until their throttledUntil
+	throttled map[*Client]struct{}
 }
 
 func (st *state) init() {
 	st.all = map[*Client]struct{}{}
 	st.nicks = map[string]*Client{}
 	st.channels = map[string]*Channel{}
+	st.throttled = map[*Client]struct{}{}
 }
 
 func (s *Server) handleEvent(ev event) {
@@ -41,6 +44,10 @@ func (s *Server) handleEvent(ev event) {
 			s.quit(c, reason, false)
 		}
 		s.nconns.Add(-1)
+		if !c.authCounted {
+			s.nUnauth.Add(-1)
+			c.authCounted = true
+		}
 		s.forget(c)
 	case evNew:
 		s.st.all[c] = struct{}{}
@@ -150,6 +157,13 @@ func (s *Server) handleLine(c *Client, ln []byte) {
 	if err != nil || m.Command == "" {
 		return
 	}
+	first := ""
+	if len(m.Params) > 0 {
+		first = m.Params[0]
+	}
+	if !s.throttle(c, commandCost(m.Command, len(m.Params), first)) {
+		return
+	}
 	s.dispatch(c, m)
 }
 
@@ -229,6 +243,7 @@ var commands = map[string]handler{
 	"LUSERS":       {fn: (*Server).handleLusers},
 	"ISON":         {fn: (*Server).handleIson, minParams: 1},
 	"USERHOST":     {fn: (*Server).handleUserhost, minParams: 1},
+	"ACCEPT":       {fn: (*Server).handleAccept, minParams: 1},
 	"NICKSERV":     {fn: (*Server).handleNickServCommand},
 	"NS":           {fn: (*Server).handleNickServCommand},
 }

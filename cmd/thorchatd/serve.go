@@ -34,13 +34,24 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	icfg := ircd.Config{
-		Name:    cfg.Server.Name,
-		Network: cfg.Server.Network,
-		Version: version,
-		MOTD:    motd,
-		Limits:  ircdLimits(cfg.Limits),
-		Logger:  log,
-		Auth:    acc,
+		Name:        cfg.Server.Name,
+		Network:     cfg.Server.Network,
+		Version:     version,
+		MOTD:        motd,
+		Limits:      ircdLimits(cfg.Limits),
+		Logger:      log,
+		Auth:        acc,
+		Accepts:     db,
+		MaxAccept:   cfg.Limits.MaxAccept,
+		RequireSASL: cfg.Limits.RequireSASL,
+		Flood: ircd.FloodOptions{
+			Default:            ircd.FloodClass(cfg.Flood.FloodClass),
+			Privileged:         ircd.FloodClass(cfg.Flood.Operators),
+			Unregistered:       ircd.FloodClass(cfg.Flood.Unregistered),
+			ConnRate:           cfg.Limits.ConnRate,
+			ConnBurst:          cfg.Limits.ConnBurst,
+			MaxUnauthenticated: cfg.Limits.MaxUnauthenticated,
+		},
 		SASL: ircd.SASLOptions{
 			Timeout:     cfg.Accounts.SASLTimeout.Duration,
 			MaxFailures: cfg.Accounts.SASLFailures,

@@ -1,0 +1,216 @@
+// Command thorchat-load is ThorChat's load generator. It runs in its own
+// process against a running daemon on a loopback address and reports,
+// for the server process, memory per idle registered client, registrations
+// per second and channel fan-out throughput and latency.
+//
+//	taskset -c 0 bin/thorchatd -config bench.toml &
+//	taskset -c 1 thorchat-load -addr 127.0.0.1:16667 -server-pid $! -scenario all
+//
+// It prints a human-readable summary and, as its last line, the same
+// figures as one JSON object. See docs/performance.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/thorchat/thorchat/loadtest"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type options struct {
+	addr          string
+	serverPID     int
+	scenario      string
+	clients       int
+	settle        time.Duration
+	registrations int
+	concurrency   int
+	members       int
+	inflight      int
+	messages      int
+	duration      time.Duration
+	pad           int
+	timeout       time.Duration
+	keepIdle      bool
+	strict        bool
+	jsonPath      string
+	verbose       bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("thorchat-load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:16667", "server address (loopback only)")
+	fs.IntVar(&o.serverPID, "server-pid", 0, "PID of the server process, for VmRSS (0: no memory figures)")
+	fs.StringVar(&o.scenario, "scenario", "all", "idle, register, fanout or all")
+	fs.IntVar(&o.clients, "clients", 5000, "idle: registered idle clients")
+	fs.DurationVar(&o.settle, "settle", 5*time.Second, "idle: wait before reading the server's RSS (read again 2s later)")
+	fs.IntVar(&o.registrations, "registrations", 20000, "register: total registrations")
+	fs.IntVar(&o.concurrency, "concurrency", 100, "register: connections registering at once")
+	fs.IntVar(&o.members, "members", 500, "fanout: receiving channel members")
+	fs.IntVar(&o.inflight, "inflight", 50, "fanout: messages not yet received by every member, at most")
+	fs.IntVar(&o.messages, "messages", 20000, "fanout: messages to send at most")
+	fs.DurationVar(&o.duration, "duration", 20*time.Second, "fanout: stop sending after this long")
+	fs.IntVar(&o.pad, "pad", 40, "fanout: filler bytes in each message text (0..400)")
+	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "hard limit for the whole run")
+	fs.BoolVar(&o.keepIdle, "keep-idle", false, "all: keep the idle clients connected during register and fanout")
+	fs.BoolVar(&o.strict, "strict", false, "exit 4 when a target is missed")
+	fs.StringVar(&o.jsonPath, "json", "", "also write the JSON report to this file")
+	fs.BoolVar(&o.verbose, "v", false, "log progress to stderr")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	switch o.scenario {
+	case "idle", "register", "fanout", "all":
+	default:
+		return o, fmt.Errorf("-scenario %q: want idle, register, fanout or all", o.scenario)
+	}
+	if err := loadtest.CheckLoopback(o.addr); err != nil {
+		return o, fmt.Errorf("-addr: %w", err)
+	}
+	for _, v := range []struct {
+		name string
+		n    int
+	}{{"clients", o.clients}, {"registrations", o.registrations}, {"concurrency", o.concurrency},
+		{"members", o.members}, {"inflight", o.inflight}, {"messages", o.messages}} {
+		if v.n <= 0 || v.n > 1_000_000 {
+			return o, fmt.Errorf("-%s %d: want 1..1000000", v.name, v.n)
+		}
+	}
+	if o.timeout <= 0 || o.duration <= 0 || o.settle < 0 {
+		return o, errors.New("-timeout and -duration must be positive, -settle not negative")
+	}
+	return o, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "thorchat-load:", err)
+		}
+		return 2
+	}
+	level := slog.LevelWarn
+	if o.verbose {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	// The hard limit: the context ends every scenario; the watchdog ends the
+	// process should anything ignore it.
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	watchdog := time.AfterFunc(o.timeout+15*time.Second, func() {
+		fmt.Fprintln(stderr, "thorchat-load: hard timeout; exiting")
+		os.Exit(3)
+	})
+	defer watchdog.Stop()
+
+	want := func(s string) bool { return o.scenario == s || o.scenario == "all" }
+	need := uint64(o.concurrency + o.members + 256)
+	if want("idle") {
+		need += uint64(o.clients)
+	}
+	if _, err := loadtest.RaiseNoFile(need); err != nil {
+		fmt.Fprintln(stderr, "thorchat-load:", err)
+		return 1
+	}
+
+	rep := loadtest.NewReport(o.addr, runtime.GOMAXPROCS(0))
+	failed := false
+	note := func(err error) {
+		failed = true
+		rep.Errors = append(rep.Errors, err.Error())
+		log.Error("scenario failed", "err", err)
+	}
+	if want("idle") {
+		cpu := loadtest.StartCPU(o.serverPID)
+		res, held, err := loadtest.Idle(ctx, loadtest.IdleConfig{
+			Addr: o.addr, ServerPID: o.serverPID, Clients: o.clients, Settle: o.settle, Logger: log,
+		})
+		rep.Idle = &res
+		rep.CPU["idle"] = cpu.Stop()
+		if err != nil {
+			note(err)
+		} else if o.keepIdle && o.scenario == "all" {
+			defer held.Close()
+		} else {
+			held.Close()
+		}
+	}
+	if want("register") && ctx.Err() == nil {
+		cpu := loadtest.StartCPU(o.serverPID)
+		res, err := loadtest.Register(ctx, loadtest.RegisterConfig{
+			Addr: o.addr, Registrations: o.registrations, Concurrency: o.concurrency, Logger: log,
+		})
+		rep.Register = &res
+		rep.CPU["register"] = cpu.Stop()
+		if err != nil {
+			note(err)
+		}
+	}
+	if want("fanout") && ctx.Err() == nil {
+		res, err := loadtest.Fanout(ctx, loadtest.FanoutConfig{
+			Addr: o.addr, Members: o.members, Inflight: o.inflight, Messages: o.messages,
+			Duration: o.duration, Pad: o.pad, ServerPID: o.serverPID, Logger: log,
+		})
+		rep.Fanout = &res
+		rep.CPU["fanout"] = res.CPU
+		if err != nil {
+			note(err)
+		}
+	}
+	if ctx.Err() != nil && !failed {
+		note(fmt.Errorf("stopped: %w", ctx.Err()))
+	}
+	rep.Judge()
+	rep.WriteText(stdout)
+	if err := rep.WriteJSON(stdout); err != nil {
+		fmt.Fprintln(stderr, "thorchat-load:", err)
+		return 1
+	}
+	if o.jsonPath != "" {
+		f, err := os.Create(o.jsonPath)
+		if err == nil {
+			err = rep.WriteJSON(f)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "thorchat-load:", err)
+			return 1
+		}
+	}
+	switch {
+	case failed:
+		return 1
+	case o.strict:
+		for _, ok := range rep.Pass {
+			if !ok {
+				return 4
+			}
+		}
+	}
+	return 0
+}

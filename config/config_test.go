@@ -1,0 +1,120 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/BurntSushi/toml"
+)
+
+func TestExampleConfigIsValidAndComplete(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "config.example.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse("config.example.toml", raw)
+	if err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+	if !c.Listen.Onion || len(c.Listen.DevTCP) != 0 {
+		t.Fatalf("example must publish the onion service and keep dev listeners off: %+v", c.Listen)
+	}
+	// every key of the Config struct is documented in the example
+	// (written, or commented out as "# key =")
+	text := string(raw)
+	var walk func(prefix string, typ reflect.Type)
+	walk = func(prefix string, typ reflect.Type) {
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			tag := strings.Split(f.Tag.Get("toml"), ",")[0]
+			if tag == "-" {
+				continue
+			}
+			ft := f.Type
+			if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
+				ft = ft.Elem()
+			}
+			if f.Anonymous {
+				walk(prefix, ft)
+				continue
+			}
+			if ft.Kind() == reflect.Struct && ft != reflect.TypeOf(Duration{}) {
+				walk(prefix+tag+".", ft)
+				continue
+			}
+			if !strings.Contains(text, "\n"+tag+" =") && !strings.Contains(text, "# "+tag+" =") {
+				t.Errorf("key %s%s is not documented in config.example.toml", prefix, tag)
+			}
+		}
+	}
+	walk("", reflect.TypeOf(Config{}))
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, toml string
+		key        string
+		line       int
+		msg        string
+	}{
+		{"non-loopback dev_tcp", "[listen]\ndev_tcp = [\"0.0.0.0:6667\"]\n", "listen.dev_tcp[0]", 2, "not a loopback"},
+		{"public ipv6 dev_tcp", "[listen]\ndev_tcp = [\"127.0.0.1:1\", \"[2001:db8::1]:6667\"]\n", "listen.dev_tcp[1]", 2, "not a loopback"},
+		{"hostname dev_tcp", "[listen]\ndev_tcp = [\"example.com:6667\"]\n", "listen.dev_tcp[0]", 2, "not a loopback"},
+		{"unknown key", "[server]\nnmae = \"x\"\n", "server.nmae", 2, "unknown key"},
+		{"unknown table", "\n[sever]\nname = \"x.y\"\n", "sever", 0, "unknown key"},
+		{"bad tor mode", "[tor]\nmode = \"bridge\"\n", "tor.mode", 2, "embedded"},
+		{"bad duration", "[limits]\nping_interval = \"often\"\n", "", 0, "duration"},
+		{"limit out of range", "[limits]\n\nnick_len = 500\n", "limits.nick_len", 3, "between"},
+		{"bad server name", "[server]\nname = \"no spaces allowed\"\n", "server.name", 2, "host-like"},
+		{"bad flood", "[flood]\nburst = 0\n", "flood", 1, "burst"},
+		{"bad channel", "[[channel]]\nname = \"nohash\"\n", "channel[0].name", 0, "invalid channel"},
+		{"bad speak", "[[channel]]\nname = \"#a\"\nspeak = \"all\"\n", "channel[0].speak", 0, "operators"},
+		{"syntax", "[server]\nname = x\"\n", "", 2, "expected"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("test.toml", []byte(tt.toml))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("not a *config.Error: %v", err)
+			}
+			if ce.Key != tt.key || (tt.line != 0 && ce.Line != tt.line) || !strings.Contains(err.Error(), tt.msg) {
+				t.Fatalf("got key %q line %d: %v", ce.Key, ce.Line, err)
+			}
+			if tt.line != 0 && !strings.HasPrefix(err.Error(), "test.toml:") {
+				t.Fatalf("message has no file:line: %v", err)
+			}
+		})
+	}
+}
+
+func TestDefaultsAndDerivedPaths(t *testing.T) {
+	c, err := Parse("t.toml", []byte("[server]\ndata_dir = \"/var/lib/thorchat\"\n[listen]\ndev_tcp = [\"127.0.0.1:6667\", \"[::1]:6667\", \"localhost:6668\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.Path != "/var/lib/thorchat/thorchat.db" || c.Tor.DataDir != "/var/lib/thorchat/tor" ||
+		c.Tor.KeyDir != "/var/lib/thorchat/onion" || c.Listen.OnionSocket != "/var/lib/thorchat/irc.sock" {
+		t.Fatalf("derived paths: %+v %+v %+v", c.Store, c.Tor, c.Listen)
+	}
+	if c.Flood.Rate != 2 || c.Flood.Burst != 10 || c.Flood.Excess != 40 || c.Limits.NickLen != 32 {
+		t.Fatalf("defaults: %+v %+v", c.Flood, c.Limits)
+	}
+	if c.Limits.PingInterval.Seconds() != 30 {
+		t.Fatalf("ping interval %v", c.Limits.PingInterval)
+	}
+}
+
+func TestDurationRoundTrip(t *testing.T) {
+	var v struct{ D Duration }
+	if _, err := toml.Decode(`D = "1m30s"`, &v); err != nil || v.D.Seconds() != 90 {
+		t.Fatalf("%v %v", v.D, err)
+	}
+}

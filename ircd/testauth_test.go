@@ -1,0 +1,124 @@
+package ircd
+
+import (
+	"encoding/base64"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"gopkg.in/irc.v4"
+)
+
+// testAuth is a small, real Authenticator for tests: its one mechanism,
+// TEST, takes the account name as the whole response. Accounts named
+// "root…" are IRC operators, "staff…" are staff, "fail…" fail, "banned…"
+// are banned. A logged-in client's host becomes "<account>.users.test".
+type testAuth struct {
+	mechs   []string
+	require bool
+	mu      sync.Mutex
+	owners  map[string]string // folded nick → account
+}
+
+func newTestAuth() *testAuth {
+	return &testAuth{mechs: []string{"TEST"}, owners: map[string]string{}}
+}
+
+func (a *testAuth) Mechanisms() []string { return a.mechs }
+
+func (a *testAuth) Start(mech string, _ Listener) (SASLSession, bool) {
+	if mech != "TEST" {
+		return nil, false
+	}
+	return &testSession{a: a}, true
+}
+
+func (a *testAuth) RequireLogin() bool { return a.require }
+func (a *testAuth) ISupport() []string { return []string{"ACCOUNTEXTBAN=a"} }
+
+func (a *testAuth) NickOwner(folded string) (string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	acct, ok := a.owners[folded]
+	return acct, ok
+}
+
+func (a *testAuth) ClaimNick(folded, account string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if o, ok := a.owners[folded]; ok && o != account {
+		return ErrNickTaken
+	}
+	a.owners[folded] = account
+	return nil
+}
+
+func (a *testAuth) ReleaseNick(folded, account string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.owners[folded] == account {
+		delete(a.owners, folded)
+	}
+	return nil
+}
+
+func (a *testAuth) Classify(account string) Login {
+	l := Login{Account: account, Host: account + ".users.test"}
+	switch {
+	case strings.HasPrefix(account, "root"):
+		l.Oper = true
+		l.Class = "staff"
+	case strings.HasPrefix(account, "staff"):
+		l.Class = "staff"
+	}
+	return l
+}
+
+type testSession struct{ a *testAuth }
+
+func (s *testSession) Step(resp []byte) ([]byte, bool, Login, error) {
+	acct := string(resp)
+	switch {
+	case acct == "" || strings.HasPrefix(acct, "fail"):
+		return nil, false, Login{}, errors.New("bad credentials")
+	case strings.HasPrefix(acct, "banned"):
+		return nil, false, Login{}, ErrBanned
+	}
+	return nil, true, s.a.Classify(acct), nil
+}
+
+// withAuth installs a testAuth in the config.
+func withAuth(a *testAuth) func(*Config) {
+	return func(c *Config) { c.Auth = a }
+}
+
+// login runs the TEST mechanism on a registered or unregistered client
+// that has the sasl cap, and returns what arrived up to a round trip after
+// the login (which must include 903).
+func (c *testClient) login(account string) []*irc.Message {
+	c.t.Helper()
+	c.send("AUTHENTICATE TEST")
+	c.expect("AUTHENTICATE", func(m *irc.Message) bool { return m.Param(0) == "+" })
+	c.send("AUTHENTICATE " + base64.StdEncoding.EncodeToString([]byte(account)))
+	msgs := c.collect()
+	if find(msgs, "903", nil) == nil {
+		c.t.Fatalf("%s: login %s: %v", c.nick, account, msgs)
+	}
+	return msgs
+}
+
+func TestTestAuthIsAnAuthenticator(t *testing.T) {
+	var _ Authenticator = newTestAuth()
+	ts := startServer(t, withAuth(newTestAuth()))
+	c := ts.connect("alice", "sasl")
+	c.send("AUTHENTICATE TEST")
+	c.expect("AUTHENTICATE", nil)
+	c.send("AUTHENTICATE " + base64.StdEncoding.EncodeToString([]byte("fail")))
+	c.expectNumeric("904")
+	c.login("acct1")
+	c.send("WHOIS alice")
+	if m := c.expectNumeric("330"); m.Param(2) != "acct1" {
+		t.Fatalf("330: %v", m)
+	}
+}
