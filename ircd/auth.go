@@ -184,6 +184,8 @@ func (s *Server) login(c *Client, login Login) {
 	c.loginHost = login.Host
 	if c.registered {
 		s.applyLoginHost(c)
+	} else if c.loginHost != "" {
+		c.host = c.loginHost // nobody has seen the old host yet; 900 shows the cloak
 	}
 	mask := c.nickOrStar() + "!" + c.user + "@" + c.host
 	if c.user == "" {
@@ -235,6 +237,9 @@ func (s *Server) afterLogin(c *Client) {
 	msg := newOutMsg(s.clock.Now(), line(c.prefix(), "ACCOUNT", c.account))
 	s.toCommonPeers(c, msg, capAccountNotify, false)
 	s.applySpeak(c)
+	for ch := range c.channels {
+		s.applyAccess(ch, c)
+	}
 }
 
 // applySpeak gives or takes +v in speak=operators channels to match the
@@ -315,14 +320,14 @@ func encodeAuthenticate(b []byte) []string {
 // async runs work off the processing goroutine and suspends c's input
 // until the continuation it returns has run on the processor.
 func (s *Server) async(c *Client, work func() func()) {
-	c.busy = true
+	c.busy++
 	go func() {
 		s.workers <- struct{}{}
 		cont := work()
 		<-s.workers
 		select {
 		case s.events <- event{c: c, kind: evResume, fn: func() {
-			c.busy = false
+			c.busy--
 			cont()
 		}}:
 		case <-s.done:

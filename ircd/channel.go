@@ -74,6 +74,11 @@ type Channel struct {
 	members      map[*Client]memberMode
 	invited      map[string]struct{} // folded nicks
 	permanent    bool
+	registered   bool
+	founder      string
+	registeredAt time.Time
+	access       map[string]string // account → level, registered channels
+	declared     *ChannelSpec      // from the configuration
 	// +j count:seconds join throttle
 	joinLimit   int
 	joinWindow  time.Duration
@@ -96,16 +101,22 @@ func (s *Server) newChannel(name string) *Channel {
 func (s *Server) createPermanentChannel(spec ChannelSpec) {
 	ch := s.newChannel(spec.Name)
 	ch.permanent = true
-	ch.topic = truncate(spec.Topic, s.lim.TopicLen)
-	if ch.topic != "" {
+	sp := spec
+	ch.declared = &sp
+	s.applySpec(ch, spec)
+}
+
+// applySpec applies a declared channel's configuration (config wins over
+// what was stored).
+func (s *Server) applySpec(ch *Channel, spec ChannelSpec) {
+	if t := truncate(spec.Topic, s.lim.TopicLen); t != "" && t != ch.topic {
+		ch.topic = t
 		ch.topicBy = s.name
-		ch.topicAt = ch.created
+		ch.topicAt = s.clock.Now()
 	}
 	for _, l := range strings.TrimPrefix(spec.Modes, "+") {
-		for _, f := range chanFlagLetters {
-			if byte(l) == f.l {
-				ch.flags |= f.f
-			}
+		if f, ok := flagFor(byte(l)); ok {
+			ch.flags |= f
 		}
 	}
 	if spec.SpeakOperators {
@@ -366,6 +377,7 @@ func (s *Server) join(c *Client, name, key string) {
 		c.numeric(rplTopicWhoTime, ch.name, ch.topicBy, strconv.FormatInt(ch.topicAt.Unix(), 10))
 	}
 	s.sendNames(c, ch)
+	s.applyAccess(ch, c)
 }
 
 func (s *Server) handlePart(c *Client, m *irc.Message) {
@@ -430,11 +442,11 @@ func (s *Server) handleTopic(c *Client, m *irc.Message) {
 	ch.topicAt = s.clock.Now()
 	msg := newOutMsg(ch.topicAt, buildLine(c.prefix(), "TOPIC", []string{ch.name, ch.topic}, true))
 	msg.account = c.account
-	ch.broadcast(msg, nil, 0)
+	s.commitThenBroadcast(c, ch, true, msg)
 }
 
 func (s *Server) handleNames(c *Client, m *irc.Message) {
-	if len(m.Params) == 0 {
+	if len(m.Params) == 0 || m.Params[0] == "" {
 		c.numeric(rplEndOfNames, "*", "End of /NAMES list")
 		return
 	}

@@ -325,9 +325,11 @@ func TestNames(t *testing.T) {
 			t.Errorf("%q: 366: %v", tt.line, ends)
 		}
 	}
-	out.send("NAMES")
-	if m := out.expectNumeric("366"); m.Param(1) != "*" {
-		t.Fatalf("bare NAMES: %v", m)
+	for _, l := range []string{"NAMES", "NAMES :", "NAMES ,"} {
+		out.send(l)
+		if m := out.expectNumeric("366"); m.Param(1) != "*" {
+			t.Fatalf("%q: %v", l, m)
+		}
 	}
 }
 
@@ -500,6 +502,8 @@ func TestInvite(t *testing.T) {
 	guest.collect()
 	guest.send("JOIN #inv")
 	guest.expectNumeric("473")
+	// an invite made before +i still works
+	third.join("#inv")
 
 	op.send("INVITE guest #INV")
 	m := op.expectNumeric("341")

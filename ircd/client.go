@@ -50,7 +50,7 @@ type Client struct {
 	circuit        uint32
 	sasl           *saslState
 	saslFailures   int
-	busy           bool // an async step (login, store write) is running
+	busy           int // async steps (login, store write, fake lag) holding the input
 	loginHost      string
 	authCounted    bool // left the unauthenticated count (logged in or closed)
 	limiter        *rate.Limiter

@@ -85,7 +85,7 @@ func (s *Server) throttle(c *Client, cost int) bool {
 		s.kill(c, "Excess flood")
 		return false
 	}
-	c.busy = true
+	c.busy++
 	c.throttledUntil = now.Add(d)
 	s.st.throttled[c] = struct{}{}
 	s.armWake(d)
@@ -120,8 +120,8 @@ func (s *Server) resumeThrottled() {
 			continue
 		}
 		delete(s.st.throttled, c)
-		c.busy = false
-		if c.pending != nil {
+		c.busy--
+		if c.pending != nil && c.busy == 0 {
 			s.processBatch(c)
 		}
 	}

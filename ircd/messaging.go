@@ -93,6 +93,12 @@ func (s *Server) message(c *Client, m *irc.Message, cmd string) {
 		c.lastActive = now
 	}
 	for _, target := range targets {
+		if target == "" {
+			if !notice {
+				c.numeric(errNoSuchNick, "*", "No such nick/channel")
+			}
+			continue
+		}
 		s.messageTarget(c, cmd, target, text, ctags)
 		if c.gone {
 			return
@@ -102,6 +108,12 @@ func (s *Server) message(c *Client, m *irc.Message, cmd string) {
 
 func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 	notice := cmd == "NOTICE"
+	if target == "" { // "a,,b"
+		if !notice {
+			c.numeric(errNoSuchNick, "*", "No such nick/channel")
+		}
+		return
+	}
 	need := capSet(0)
 	if cmd == "TAGMSG" {
 		need = capMessageTags
@@ -149,9 +161,15 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 		}
 		return
 	}
-	if Fold(target) == Fold(nickServ) {
+	switch Fold(target) {
+	case Fold(nickServ):
 		if cmd == "PRIVMSG" {
 			s.nickServ(c, text)
+		}
+		return
+	case Fold(chanServ):
+		if cmd == "PRIVMSG" {
+			s.chanServ(c, text)
 		}
 		return
 	}

@@ -335,7 +335,22 @@ func (s *Server) channelMode(c *Client, m *irc.Message) {
 	}
 	msg := newOutMsg(s.clock.Now(), line(c.prefix(), "MODE", append([]string{ch.name, applied.String()}, appliedArgs...)...))
 	msg.account = c.account
-	ch.broadcast(msg, nil, 0)
+	s.commitThenBroadcast(c, ch, strings.Trim(applied.String(), "+-ov") != "", msg)
+}
+
+// commitThenBroadcast sends a channel change to the members, after making
+// it durable first when the channel is registered and the change is kept.
+func (s *Server) commitThenBroadcast(c *Client, ch *Channel, kept bool, msg *outMsg) {
+	if !kept || !ch.registered || s.cfg.ChannelStore == nil {
+		ch.broadcast(msg, nil, 0)
+		return
+	}
+	s.persist(c, ch, func(err error) {
+		if err != nil {
+			s.serviceNotice(c, chanServ, "Warning: the change to "+ch.name+" could not be saved and will be lost on restart: "+userError(err))
+		}
+		ch.broadcast(msg, nil, 0)
+	})
 }
 
 func parseJoinThrottle(s string) (n, secs int, ok bool) {

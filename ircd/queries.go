@@ -181,6 +181,10 @@ func (s *Server) handleWhois(c *Client, m *irc.Message) {
 		return
 	}
 	arg := m.Params[len(m.Params)-1]
+	if arg == "" {
+		c.numeric(errNoNicknameGiven, "No nickname given")
+		return
+	}
 	for _, nick := range splitList(arg)[:1] {
 		t := s.st.nicks[Fold(nick)]
 		if t == nil || !t.registered {

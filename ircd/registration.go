@@ -79,8 +79,14 @@ func (s *Server) tryRegister(c *Client) {
 	if c.registered || c.gone || c.nick == "" || !c.gotUser || c.capNegotiating {
 		return
 	}
-	if c.busy || c.sasl != nil {
-		return // finishes when the login does
+	if c.busy > 0 {
+		return // finishes when the login step does
+	}
+	if c.sasl != nil {
+		// registration ends an exchange that waits for the client
+		// (IRCv3 SASL 3.1): abort it and go on without an account
+		c.sasl = nil
+		c.numeric(errSASLAborted, "SASL authentication aborted")
 	}
 	if owner, ok := s.nickOwner(c.folded); ok && owner != c.account {
 		c.numeric(errNicknameInUse, c.nick, "Nickname is registered to another account; log in to use it")
@@ -94,6 +100,9 @@ func (s *Server) tryRegister(c *Client) {
 	}
 	c.registered = true
 	s.st.unknown--
+	if c.oper {
+		s.st.opers++ // a SASL login before registration made it an oper
+	}
 	if n := len(s.st.all) - s.st.unknown; n > s.st.maxUsers {
 		s.st.maxUsers = n
 	}

@@ -44,7 +44,7 @@ func TestWelcomeBurst(t *testing.T) {
 			name: "defaults",
 			want: map[string]string{
 				"CASEMAPPING": "rfc1459", "CHANTYPES": "#", "PREFIX": "(ov)@+",
-				"CHANMODES": "beI,k,l,imnst", "CHANNELLEN": "50", "NICKLEN": "32",
+				"CHANNELLEN": "50", "NICKLEN": "32",
 				"TOPICLEN": "390", "KICKLEN": "255", "AWAYLEN": "200", "MODES": "6",
 				"TARGMAX": "NAMES:1,LIST:1,KICK:4,WHOIS:1,PRIVMSG:4,NOTICE:4,TAGMSG:4,JOIN:,PART:",
 				"NETWORK": "TestNet", "STATUSMSG": "@+", "WHOX": "", "EXCEPTS": "e", "INVEX": "I",
@@ -95,10 +95,29 @@ func TestWelcomeBurst(t *testing.T) {
 			if m := find(msgs, "002", nil); !strings.Contains(m.Trailing(), "irc.test") {
 				t.Errorf("002: %v", m)
 			}
-			if m := find(msgs, "004", nil); m.Param(1) != "irc.test" || m.Param(3) != "io" {
+			if m := find(msgs, "004", nil); m.Param(1) != "irc.test" || !strings.Contains(m.Param(3), "i") ||
+				!strings.Contains(m.Param(3), "o") || !strings.Contains(m.Param(4), "b") {
 				t.Errorf("004: %v", m)
 			}
 			toks := isupport(msgs)
+			// CHANMODES=A,B,C,D with at least the standard modes, each in
+			// its type, and every 004 channel mode listed (or a prefix mode)
+			groups := strings.Split(toks["CHANMODES"], ",")
+			if len(groups) != 4 {
+				t.Fatalf("CHANMODES %q", toks["CHANMODES"])
+			}
+			for i, std := range []string{"beI", "k", "l", "imnst"} {
+				for _, l := range std {
+					if !strings.ContainsRune(groups[i], l) {
+						t.Errorf("CHANMODES %q: %c not in group %d", toks["CHANMODES"], l, i)
+					}
+				}
+			}
+			for _, l := range find(msgs, "004", nil).Param(4) {
+				if !strings.ContainsRune(toks["CHANMODES"]+"ov", l) {
+					t.Errorf("004 channel mode %c missing from CHANMODES", l)
+				}
+			}
 			for k, v := range tt.want {
 				got, ok := toks[k]
 				if !ok || got != v {

@@ -95,6 +95,8 @@ type Config struct {
 	RequireSASL bool
 	// SASL bounds the SASL exchange.
 	SASL SASLOptions
+	// ChannelStore keeps registered channels (optional).
+	ChannelStore ChannelStore
 	// Channels are created at start and kept while empty.
 	Channels []ChannelSpec
 }
@@ -145,10 +147,13 @@ type Server struct {
 	done    chan struct{}
 	wg      sync.WaitGroup // readers and writers
 
+	commands map[string]handler
+
 	// processor-owned state
-	st     state
-	wake   *time.Timer // resumes throttled clients
-	wakeAt time.Time
+	st       state
+	persistQ chan persistJob
+	wake     *time.Timer // resumes throttled clients
+	wakeAt   time.Time
 
 	connLimiter *rate.Limiter
 	nUnauth     atomic.Int64 // connections not logged in
@@ -189,6 +194,7 @@ func New(cfg Config) (*Server, error) {
 		done:    make(chan struct{}),
 	}
 	s.created = s.clock.Now()
+	s.commands = commandTable()
 	s.saslOpts = cfg.SASL
 	if s.saslOpts.Timeout <= 0 {
 		s.saslOpts.Timeout = 30 * time.Second
@@ -211,6 +217,12 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("ircd: invalid channel name %q", spec.Name)
 		}
 		s.createPermanentChannel(spec)
+	}
+	s.persistQ = make(chan persistJob, 4096)
+	if cfg.ChannelStore != nil {
+		if err := s.loadChannels(); err != nil {
+			return nil, fmt.Errorf("ircd: load registered channels: %w", err)
+		}
 	}
 	return s, nil
 }
@@ -263,7 +275,16 @@ func fillLimits(l Limits) Limits {
 func (s *Server) Run(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.Tick)
 	defer t.Stop()
-	defer close(s.done)
+	persistDone := make(chan struct{})
+	if s.cfg.ChannelStore != nil {
+		go func() { s.persistLoop(); close(persistDone) }()
+	} else {
+		close(persistDone)
+	}
+	defer func() {
+		close(s.done)
+		<-persistDone // no write is in flight when Run returns
+	}()
 	for {
 		select {
 		case ev := <-s.events:

@@ -36,7 +36,7 @@ func (s *Server) nickServ(c *Client, text string) {
 	if len(f) == 0 {
 		f = []string{"HELP"}
 	}
-	if c.busy {
+	if c.busy > 0 {
 		say("Your previous request is still running; try again in a moment.")
 		return
 	}

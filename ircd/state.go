@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -57,7 +58,10 @@ func (s *Server) handleEvent(ev event) {
 		s.processBatch(c)
 	case evResume:
 		ev.fn()
-		if c.pending != nil && !c.busy {
+		if c == nil {
+			return
+		}
+		if c.pending != nil && c.busy == 0 {
 			s.processBatch(c)
 		}
 	}
@@ -92,7 +96,7 @@ func (s *Server) processBatch(c *Client) {
 		}
 		s.handleLine(c, ln)
 		s.runPending()
-		if c.busy {
+		if c.busy > 0 {
 			return // resumed by evResume
 		}
 	}
@@ -211,45 +215,57 @@ type handler struct {
 	preReg    bool // allowed before registration
 }
 
-var commands = map[string]handler{
-	"CAP":          {fn: (*Server).handleCap, preReg: true},
-	"NICK":         {fn: (*Server).handleNick, preReg: true},
-	"USER":         {fn: (*Server).handleUser, preReg: true},
-	"PASS":         {fn: func(*Server, *Client, *irc.Message) {}, preReg: true},
-	"PING":         {fn: (*Server).handlePing, preReg: true},
-	"PONG":         {fn: func(*Server, *Client, *irc.Message) {}, preReg: true},
-	"QUIT":         {fn: (*Server).handleQuit, preReg: true},
-	"AUTHENTICATE": {fn: (*Server).handleAuthenticate, preReg: true, minParams: 1},
-	"JOIN":         {fn: (*Server).handleJoin, minParams: 1},
-	"PART":         {fn: (*Server).handlePart, minParams: 1},
-	"TOPIC":        {fn: (*Server).handleTopic, minParams: 1},
-	"NAMES":        {fn: (*Server).handleNames},
-	"LIST":         {fn: (*Server).handleList},
-	"KICK":         {fn: (*Server).handleKick, minParams: 2},
-	"INVITE":       {fn: (*Server).handleInvite, minParams: 2},
-	"MODE":         {fn: (*Server).handleMode, minParams: 1},
-	"PRIVMSG":      {fn: (*Server).handlePrivmsg},
-	"NOTICE":       {fn: (*Server).handleNotice},
-	"TAGMSG":       {fn: (*Server).handleTagmsg},
-	"WHO":          {fn: (*Server).handleWho},
-	"WHOIS":        {fn: (*Server).handleWhois},
-	"WHOWAS":       {fn: (*Server).handleWhowas, minParams: 1},
-	"AWAY":         {fn: (*Server).handleAway},
-	"SETNAME":      {fn: (*Server).handleSetname, minParams: 1},
-	"VERSION":      {fn: (*Server).handleVersion},
-	"TIME":         {fn: (*Server).handleTime},
-	"INFO":         {fn: (*Server).handleInfo},
-	"MOTD":         {fn: (*Server).handleMotd},
-	"LUSERS":       {fn: (*Server).handleLusers},
-	"ISON":         {fn: (*Server).handleIson, minParams: 1},
-	"USERHOST":     {fn: (*Server).handleUserhost, minParams: 1},
-	"ACCEPT":       {fn: (*Server).handleAccept, minParams: 1},
-	"NICKSERV":     {fn: (*Server).handleNickServCommand},
-	"NS":           {fn: (*Server).handleNickServCommand},
+func commandTable() map[string]handler {
+	return map[string]handler{
+		"CAP":          {fn: (*Server).handleCap, preReg: true},
+		"NICK":         {fn: (*Server).handleNick, preReg: true},
+		"USER":         {fn: (*Server).handleUser, preReg: true},
+		"PASS":         {fn: func(*Server, *Client, *irc.Message) {}, preReg: true},
+		"PING":         {fn: (*Server).handlePing, preReg: true},
+		"PONG":         {fn: func(*Server, *Client, *irc.Message) {}, preReg: true},
+		"QUIT":         {fn: (*Server).handleQuit, preReg: true},
+		"AUTHENTICATE": {fn: (*Server).handleAuthenticate, preReg: true, minParams: 1},
+		"JOIN":         {fn: (*Server).handleJoin, minParams: 1},
+		"PART":         {fn: (*Server).handlePart, minParams: 1},
+		"TOPIC":        {fn: (*Server).handleTopic, minParams: 1},
+		"NAMES":        {fn: (*Server).handleNames},
+		"LIST":         {fn: (*Server).handleList},
+		"KICK":         {fn: (*Server).handleKick, minParams: 2},
+		"INVITE":       {fn: (*Server).handleInvite, minParams: 2},
+		"MODE":         {fn: (*Server).handleMode, minParams: 1},
+		"PRIVMSG":      {fn: (*Server).handlePrivmsg},
+		"NOTICE":       {fn: (*Server).handleNotice},
+		"TAGMSG":       {fn: (*Server).handleTagmsg},
+		"WHO":          {fn: (*Server).handleWho},
+		"WHOIS":        {fn: (*Server).handleWhois},
+		"WHOWAS":       {fn: (*Server).handleWhowas, minParams: 1},
+		"AWAY":         {fn: (*Server).handleAway},
+		"SETNAME":      {fn: (*Server).handleSetname, minParams: 1},
+		"VERSION":      {fn: (*Server).handleVersion},
+		"TIME":         {fn: (*Server).handleTime},
+		"INFO":         {fn: (*Server).handleInfo},
+		"MOTD":         {fn: (*Server).handleMotd},
+		"LUSERS":       {fn: (*Server).handleLusers},
+		"ISON":         {fn: (*Server).handleIson, minParams: 1},
+		"USERHOST":     {fn: (*Server).handleUserhost, minParams: 1},
+		"ACCEPT":       {fn: (*Server).handleAccept, minParams: 1},
+		"NICKSERV":     {fn: (*Server).handleNickServCommand},
+		"NS":           {fn: (*Server).handleNickServCommand},
+		"CHANSERV":     {fn: (*Server).handleChanServCommand},
+		"CS":           {fn: (*Server).handleChanServCommand},
+	}
 }
 
 func (s *Server) dispatch(c *Client, m *irc.Message) {
-	h, ok := commands[m.Command]
+	defer func() {
+		if r := recover(); r != nil {
+			// A bug must not take the server down: drop this client. The
+			// log names the command, never its parameters.
+			s.log.Error("BUG: panic while handling a command", "command", m.Command, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			s.kill(c, "Internal server error")
+		}
+	}()
+	h, ok := s.commands[m.Command]
 	if !ok {
 		if !c.registered {
 			c.numeric(errNotRegistered, "You have not registered")
@@ -319,14 +335,18 @@ func (s *Server) sweep() {
 		if c.gone {
 			continue
 		}
+		// a stalled SASL stage fails before and after registration alike
+		if c.sasl != nil && c.busy == 0 && now.Sub(c.sasl.started) >= s.saslOpts.Timeout {
+			s.saslFail(c, "SASL authentication failed: timed out")
+			if c.gone {
+				continue
+			}
+		}
 		if !c.registered {
 			if now.Sub(c.signon) >= s.lim.RegistrationTimeout {
 				s.kill(c, "Registration timed out")
 			}
 			continue
-		}
-		if c.sasl != nil && !c.busy && now.Sub(c.sasl.started) >= s.saslOpts.Timeout {
-			s.saslFail(c, "SASL authentication failed: timed out")
 		}
 		idle := now.Sub(c.lastRecv)
 		switch {

@@ -7,11 +7,18 @@ import (
 
 // appendParams appends " p1 p2 :last" to b. The last parameter gets a
 // colon when it needs one or when forceTrailing is set (numerics' text).
+// A middle parameter that cannot be written as one (empty, starting with
+// ':' or holding a space, e.g. a client's bad argument echoed in a
+// numeric) is sent as "*" so the line keeps its shape.
 func appendParams(b []byte, params []string, forceTrailing bool) []byte {
 	for i, p := range params {
 		b = append(b, ' ')
-		if i == len(params)-1 && (forceTrailing || p == "" || p[0] == ':' || strings.IndexByte(p, ' ') >= 0) {
-			b = append(b, ':')
+		if i == len(params)-1 {
+			if forceTrailing || p == "" || p[0] == ':' || strings.IndexByte(p, ' ') >= 0 {
+				b = append(b, ':')
+			}
+		} else if p == "" || p[0] == ':' || strings.IndexByte(p, ' ') >= 0 {
+			p = "*"
 		}
 		b = append(b, p...)
 	}

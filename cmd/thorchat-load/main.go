@@ -159,12 +159,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if want("register") && ctx.Err() == nil {
-		cpu := loadtest.StartCPU(o.serverPID)
 		res, err := loadtest.Register(ctx, loadtest.RegisterConfig{
-			Addr: o.addr, Registrations: o.registrations, Concurrency: o.concurrency, Logger: log,
+			Addr: o.addr, Registrations: o.registrations, Concurrency: o.concurrency,
+			ServerPID: o.serverPID, Logger: log,
 		})
 		rep.Register = &res
-		rep.CPU["register"] = cpu.Stop()
+		rep.CPU["register"] = res.CPU
 		if err != nil {
 			note(err)
 		}

@@ -34,16 +34,17 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	icfg := ircd.Config{
-		Name:        cfg.Server.Name,
-		Network:     cfg.Server.Network,
-		Version:     version,
-		MOTD:        motd,
-		Limits:      ircdLimits(cfg.Limits),
-		Logger:      log,
-		Auth:        acc,
-		Accepts:     db,
-		MaxAccept:   cfg.Limits.MaxAccept,
-		RequireSASL: cfg.Limits.RequireSASL,
+		Name:         cfg.Server.Name,
+		Network:      cfg.Server.Network,
+		Version:      version,
+		MOTD:         motd,
+		Limits:       ircdLimits(cfg.Limits),
+		Logger:       log,
+		Auth:         acc,
+		Accepts:      db,
+		ChannelStore: chanStore{db},
+		MaxAccept:    cfg.Limits.MaxAccept,
+		RequireSASL:  cfg.Limits.RequireSASL,
 		Flood: ircd.FloodOptions{
 			Default:            ircd.FloodClass(cfg.Flood.FloodClass),
 			Privileged:         ircd.FloodClass(cfg.Flood.Operators),
