@@ -4,6 +4,9 @@
 //	thorchatd -config FILE            run the daemon
 //	thorchatd -config FILE -check     validate the configuration and exit
 //	thorchatd onion -config FILE      print the onion address (no tor started)
+//	thorchatd backup -config FILE -out PATH
+//	                                  consistent hot copy of the database
+//	thorchatd dump -config FILE       accounts and channels as JSON
 //	thorchatd import-nodes [-config FILE] [-out FILE] NODES.json
 //	                                  write the operator allowlist from a
 //	                                  THORChain /thorchain/nodes JSON array
@@ -73,6 +76,10 @@ var errUsage = errors.New("usage")
 func subcommand(name string, args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch name {
+	case "backup":
+		err = backup(args, stdout, stderr)
+	case "dump":
+		err = dump(args, stdout, stderr)
 	case "onion":
 		err = printOnion(args, stdout, stderr)
 	case "import-nodes":

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/thorchat/thorchat/admin"
 	"github.com/thorchat/thorchat/config"
 	"github.com/thorchat/thorchat/ircd"
 )
@@ -29,6 +30,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer db.Close()
+	adminCtx, stopAdmin := context.WithCancel(context.Background())
+	defer stopAdmin()
+	go func() {
+		if err := admin.Serve(adminCtx, adminSocket(cfg), storeSource{db}, log); err != nil {
+			log.Error("admin socket", "err", err)
+		}
+	}()
 	acc, err := newAccounts(cfg, db, log)
 	if err != nil {
 		return err
