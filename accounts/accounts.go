@@ -24,6 +24,7 @@ import (
 // Store is the part of the database this package needs.
 type Store interface {
 	LoginAccount(pub33 []byte, name string, now time.Time) (store.Account, bool, error)
+	SetAccountFlags(name string, set, clear uint32) (store.Account, error)
 	NickOwner(folded string) (string, bool, error)
 	ClaimNick(folded, account string) error
 	ReleaseNick(folded, account string) error
@@ -32,9 +33,10 @@ type Store interface {
 // Policy says who is tagged and privileged. It is replaced as a whole on
 // reload (SIGHUP).
 type Policy struct {
-	Operators *identity.Allowlist // node operators (may be nil)
-	Staff     map[string]bool     // accounts of core community members
-	Opers     map[string]bool     // accounts with IRC operator privileges
+	Operators     *identity.Allowlist // node operators (may be nil)
+	Staff         map[string]bool     // accounts of core community members
+	Opers         map[string]bool     // accounts with IRC operator privileges
+	OperPasswords map[string]string   // classic OPER name → bcrypt hash
 }
 
 // Config configures a Service.

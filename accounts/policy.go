@@ -14,6 +14,7 @@ type PolicyConfig struct {
 	OperatorsFile string   // allowlist file written by import-nodes
 	Staff         []string // accounts
 	Opers         []string // accounts
+	OperPasswords map[string]string
 }
 
 // LoadPolicy builds a Policy, reading the allowlist file when one is set.
@@ -30,7 +31,7 @@ func LoadPolicy(pc PolicyConfig) (Policy, error) {
 	if err != nil {
 		return Policy{}, fmt.Errorf("operators.keys: %w", err)
 	}
-	p := Policy{Operators: ops, Staff: map[string]bool{}, Opers: map[string]bool{}}
+	p := Policy{Operators: ops, Staff: map[string]bool{}, Opers: map[string]bool{}, OperPasswords: pc.OperPasswords}
 	for i, a := range pc.Staff {
 		acct, err := identity.ParseAccount(pc.HRP, a)
 		if err != nil {

@@ -149,9 +149,11 @@ type Staff struct {
 	Accounts []string `toml:"accounts"`
 }
 
-// Opers lists accounts that get IRC operator privileges on login.
+// Opers lists accounts that get IRC operator privileges on login, and
+// (off unless set) classic OPER names with bcrypt password hashes.
 type Opers struct {
-	Accounts []string `toml:"accounts"`
+	Accounts  []string          `toml:"accounts"`
+	Passwords map[string]string `toml:"passwords"`
 }
 
 // Channel is a channel declared in the configuration.

@@ -86,6 +86,11 @@ func (c *Config) validate() error {
 	if c.Limits.ConnRate < 0 || c.Limits.ConnBurst < 0 || c.Limits.MaxUnauthenticated < 0 {
 		return bad("limits.conn_rate", "conn_rate, conn_burst and max_unauthenticated must not be negative")
 	}
+	for name, h := range c.Opers.Passwords {
+		if !strings.HasPrefix(h, "$2a$") && !strings.HasPrefix(h, "$2b$") && !strings.HasPrefix(h, "$2y$") {
+			return bad("opers.passwords."+name, "must be a bcrypt hash (make one with: thorchatd mkpasswd)")
+		}
+	}
 	seen := map[string]bool{}
 	for i, ch := range c.Channels {
 		key := fmt.Sprintf("channel[%d]", i)

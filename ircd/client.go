@@ -31,6 +31,7 @@ type Client struct {
 	regOnlyPM      bool                 // +R: only logged-in users may message
 	callerID       bool                 // +g: only accepted users may message
 	noCTCP         bool                 // +T: no CTCP but ACTION
+	wallops        bool                 // +w
 	accept         map[string]struct{}  // accepted accounts and folded nicks
 	gNotified      map[string]time.Time // +g: senders told about, per minute
 	registered     bool
@@ -137,6 +138,9 @@ func (c *Client) modeString() string {
 	if c.regOnlyPM {
 		m += "R"
 	}
+	if c.wallops {
+		m += "w"
+	}
 	if c.noCTCP {
 		m += "T"
 	}
@@ -150,6 +154,8 @@ func (c *Client) umodeFlag(l byte) *bool {
 		return &c.regOnlyPM
 	case 'g':
 		return &c.callerID
+	case 'w':
+		return &c.wallops
 	}
 	return &c.noCTCP
 }

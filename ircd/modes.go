@@ -47,7 +47,7 @@ func (s *Server) userMode(c *Client, m *irc.Message) {
 				c.invisible = add
 				applied += modeDir(&dir, add) + "i"
 			}
-		case 'R', 'g', 'T':
+		case 'R', 'g', 'T', 'w':
 			p := c.umodeFlag(l)
 			if *p != add {
 				*p = add

@@ -112,7 +112,7 @@ func (s *Server) tryRegister(c *Client) {
 	c.numeric(rplWelcome, fmt.Sprintf("Welcome to the %s IRC Network %s", s.cfg.Network, c.prefix()))
 	c.numeric(rplYourHost, fmt.Sprintf("Your host is %s, running version %s", s.name, s.cfg.Version))
 	c.numeric(rplCreated, "This server was created "+s.created.UTC().Format("Mon Jan 2 2006 at 15:04:05 UTC"))
-	c.send(line(s.name, rplMyInfo, c.nick, s.name, s.cfg.Version, "RTgio", "CIMRbeijklmnostv", "Ibejklov"))
+	c.send(line(s.name, rplMyInfo, c.nick, s.name, s.cfg.Version, "RTgiow", "CIMRbeijklmnostv", "Ibejklov"))
 	s.sendISupport(c)
 	s.sendLusers(c)
 	s.sendMotd(c)

@@ -95,6 +95,8 @@ type Config struct {
 	RequireSASL bool
 	// SASL bounds the SASL exchange.
 	SASL SASLOptions
+	// Rehash reloads what can be reloaded (REHASH, SIGHUP); optional.
+	Rehash func() error
 	// ChannelStore keeps registered channels (optional).
 	ChannelStore ChannelStore
 	// Channels are created at start and kept while empty.

@@ -98,6 +98,8 @@ func (s *Server) nickServ(c *Client, text string) {
 				say("The nick " + nick + " is released.")
 			}
 		})
+	case "BAN", "UNBAN":
+		s.operBan(c, f[1:], strings.ToUpper(f[0]) == "BAN", say)
 	case "INFO":
 		nick := c.nick
 		if len(f) > 1 {

@@ -31,6 +31,7 @@ func policyConfig(cfg *config.Config) accounts.PolicyConfig {
 		OperatorsFile: cfg.Operators.File,
 		Staff:         cfg.Staff.Accounts,
 		Opers:         cfg.Opers.Accounts,
+		OperPasswords: cfg.Opers.Passwords,
 	}
 }
 

@@ -7,6 +7,7 @@
 //	thorchatd backup -config FILE -out PATH
 //	                                  consistent hot copy of the database
 //	thorchatd dump -config FILE       accounts and channels as JSON
+//	thorchatd mkpasswd < FILE         bcrypt hash for [opers.passwords]
 //	thorchatd import-nodes [-config FILE] [-out FILE] NODES.json
 //	                                  write the operator allowlist from a
 //	                                  THORChain /thorchain/nodes JSON array
@@ -76,6 +77,8 @@ var errUsage = errors.New("usage")
 func subcommand(name string, args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch name {
+	case "mkpasswd":
+		err = mkpasswd(args, stdout, stderr)
 	case "backup":
 		err = backup(args, stdout, stderr)
 	case "dump":

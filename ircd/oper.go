@@ -1,0 +1,156 @@
+package ircd
+
+import (
+	"strings"
+
+	"gopkg.in/irc.v4"
+)
+
+// OperAuth is the optional part of an Authenticator that knows about IRC
+// operators: classic OPER passwords (bcrypt, off unless configured) and
+// account bans. Both may be slow and run off the processing goroutine.
+type OperAuth interface {
+	CheckOperPassword(name, password string) bool
+	SetBanned(account string, banned bool) error
+}
+
+func (s *Server) operAuth() OperAuth {
+	oa, _ := s.cfg.Auth.(OperAuth)
+	return oa
+}
+
+func (s *Server) handleOper(c *Client, m *irc.Message) {
+	oa := s.operAuth()
+	if oa == nil {
+		c.numeric(errNoOperHost, "No O-lines for your host")
+		return
+	}
+	if c.oper {
+		c.numeric(rplYoureOper, "You are already an IRC operator")
+		return
+	}
+	name, pass := m.Params[0], m.Params[1]
+	if len(name) > 64 || len(pass) > 128 {
+		c.numeric(errPasswdMismatch, "Password incorrect")
+		return
+	}
+	s.async(c, func() func() {
+		ok := oa.CheckOperPassword(name, pass)
+		return func() {
+			if c.gone {
+				return
+			}
+			if !ok {
+				c.numeric(errPasswdMismatch, "Password incorrect")
+				s.countSASLFailure(c)
+				return
+			}
+			s.makeOper(c)
+		}
+	})
+}
+
+func (s *Server) makeOper(c *Client) {
+	if c.oper {
+		return
+	}
+	c.oper = true
+	s.st.opers++
+	c.send(line(c.prefix(), "MODE", c.nick, "+o"))
+	c.numeric(rplYoureOper, "You are now an IRC operator")
+}
+
+func (s *Server) requireOper(c *Client) bool {
+	if !c.oper {
+		c.numeric(errNoPrivileges, "Permission Denied- You're not an IRC operator")
+		return false
+	}
+	return true
+}
+
+func (s *Server) handleKill(c *Client, m *irc.Message) {
+	if !s.requireOper(c) {
+		return
+	}
+	t := s.st.nicks[Fold(m.Params[0])]
+	if t == nil || !t.registered {
+		c.numeric(errNoSuchNick, m.Params[0], "No such nick/channel")
+		return
+	}
+	reason := "Killed"
+	if len(m.Params) > 1 && m.Params[1] != "" {
+		reason = truncate(m.Params[1], s.lim.KickLen)
+	}
+	s.log.Info("oper KILL", "oper", c.account)
+	s.kill(t, "Killed ("+c.nick+" ("+reason+"))")
+}
+
+func (s *Server) handleWallops(c *Client, m *irc.Message) {
+	if !s.requireOper(c) {
+		return
+	}
+	msg := newOutMsg(s.clock.Now(), buildLine(c.prefix(), "WALLOPS", []string{m.Params[0]}, true))
+	for t := range s.st.all {
+		if t.registered && (t.wallops || t.oper) {
+			t.sendMsg(msg)
+		}
+	}
+}
+
+func (s *Server) handleRehash(c *Client, m *irc.Message) {
+	if !s.requireOper(c) {
+		return
+	}
+	if s.cfg.Rehash == nil {
+		c.numeric(rplRehashing, "config", "Nothing to reload")
+		return
+	}
+	c.numeric(rplRehashing, "config", "Rehashing")
+	s.async(c, func() func() {
+		err := s.cfg.Rehash()
+		return func() {
+			if err != nil {
+				s.serviceNotice(c, nickServ, "REHASH failed: "+userError(err))
+				return
+			}
+			s.Reclassify()
+		}
+	})
+}
+
+// operBan handles NickServ BAN/UNBAN <account> for IRC operators: the key
+// can no longer log in, and its connections are closed.
+func (s *Server) operBan(c *Client, args []string, ban bool, say func(string)) {
+	if !c.oper {
+		say("Only IRC operators may ban accounts.")
+		return
+	}
+	oa := s.operAuth()
+	if oa == nil || len(args) < 1 {
+		say("Usage: BAN <account> | UNBAN <account>")
+		return
+	}
+	acct := strings.ToLower(args[0])
+	if t := s.st.nicks[Fold(args[0])]; t != nil && t.account != "" {
+		acct = t.account
+	}
+	s.async(c, func() func() {
+		err := oa.SetBanned(acct, ban)
+		return func() {
+			if err != nil {
+				say("Could not change the ban: " + userError(err))
+				return
+			}
+			if !ban {
+				say(acct + " may log in again.")
+				return
+			}
+			say(acct + " is banned; its connections are closed.")
+			for t := range s.st.all {
+				if t.account == acct && !t.gone {
+					s.kill(t, "Account banned")
+				}
+			}
+		}
+	})
+}
