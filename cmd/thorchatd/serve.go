@@ -51,6 +51,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Auth:         acc,
 		Accepts:      db,
 		ChannelStore: chanStore{db},
+		Rehash:       func() error { return reloadPolicy(cfg.Path, acc, log) },
 		MaxAccept:    cfg.Limits.MaxAccept,
 		RequireSASL:  cfg.Limits.RequireSASL,
 		Flood: ircd.FloodOptions{
