@@ -97,7 +97,12 @@ func New(cfg Config) (*Service, error) {
 func (s *Service) SetPolicy(p Policy) { s.policy.Store(&p) }
 
 // Mechanisms implements ircd.Authenticator.
-func (s *Service) Mechanisms() []string { return []string{sasl.MechSecp256k1} }
+func (s *Service) Mechanisms() []string {
+	if _, ok := s.cfg.Store.(CredStore); ok {
+		return []string{sasl.MechSecp256k1, MechECDSA, sasl.MechPlain}
+	}
+	return []string{sasl.MechSecp256k1}
+}
 
 // RequireLogin implements ircd.Authenticator.
 func (s *Service) RequireLogin() bool { return s.cfg.RequireSASL }
@@ -162,6 +167,14 @@ func (s *Service) Start(mech string, l ircd.Listener) (ircd.SASLSession, bool) {
 	case sasl.MechSecp256k1:
 		ep := sasl.Endpoint{Host: strings.ToLower(l.Host), Port: uint16(l.Port)}
 		return &secpSession{svc: s, srv: sasl.NewSecp256k1Server(ep, nil)}, true
+	case MechECDSA, sasl.MechPlain:
+		if _, ok := s.cfg.Store.(CredStore); !ok {
+			return nil, false
+		}
+		if mech == MechECDSA {
+			return &ecdsaSession{svc: s}, true
+		}
+		return &plainSession{svc: s}, true
 	}
 	return nil, false
 }
@@ -206,5 +219,7 @@ func (x *secpSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 	if created {
 		s.log.Info("account created")
 	}
-	return nil, true, s.Classify(name), nil
+	l := s.Classify(name)
+	l.KeyLogin = true
+	return nil, true, l, nil
 }

@@ -40,5 +40,11 @@ func (s *Service) SetBanned(account string, banned bool) error {
 	if err != nil {
 		return fmt.Errorf("set account flags: %w", err)
 	}
+	if cs, ok := s.cfg.Store.(CredStore); ok && banned {
+		// a banned key's device keys and tokens go with it
+		if _, err := cs.RevokeAllCredentials(account); err != nil {
+			return fmt.Errorf("revoke credentials: %w", err)
+		}
+	}
 	return nil
 }

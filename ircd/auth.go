@@ -3,6 +3,7 @@ package ircd
 import (
 	"encoding/base64"
 	"errors"
+	"runtime"
 	"strings"
 	"time"
 
@@ -46,6 +47,9 @@ type Login struct {
 	Class   string // "operator", "staff" or ""
 	Oper    bool   // IRC operator privileges
 	Host    string // cloak shown instead of any connection detail
+	// KeyLogin is set when the account's own key signed (not a device
+	// credential): only such sessions may manage credentials.
+	KeyLogin bool
 }
 
 // ErrBanned marks a login refused because the key or account is banned.
@@ -59,7 +63,17 @@ type SASLOptions struct {
 	Timeout     time.Duration // a stage that stalls this long fails (30s)
 	MaxFailures int           // failures on one connection before ERROR (3)
 	MaxResponse int           // decoded bytes per response (8 KiB)
-	Workers     int           // concurrent slow steps (signature checks)
+	Workers     int           // concurrent slow steps (signature checks, store writes); default asyncWorkers
+}
+
+// asyncWorkers returns how many slow steps may run at once: n, or by
+// default enough that steps waiting for a disk commit (an account's first
+// login) do not starve signature checks of slots and commits can batch.
+func asyncWorkers(n int) int {
+	if n > 0 {
+		return n
+	}
+	return max(64, 4*runtime.GOMAXPROCS(0))
 }
 
 type saslState struct {
@@ -170,6 +184,7 @@ func (s *Server) saslStepDone(c *Client, st *saslState, challenge []byte, done b
 func (s *Server) login(c *Client, login Login) {
 	first := c.account == ""
 	c.account = login.Account
+	c.keyLogin = login.KeyLogin
 	if !c.authCounted {
 		c.authCounted = true
 		s.nUnauth.Add(-1)

@@ -53,6 +53,7 @@ type Client struct {
 	saslFailures   int
 	busy           int // async steps (login, store write, fake lag) holding the input
 	loginHost      string
+	keyLogin       bool
 	authCounted    bool // left the unauthenticated count (logged in or closed)
 	limiter        *rate.Limiter
 	limClass       FloodClass
