@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -144,10 +145,11 @@ func (c *Client) deliver(buf *[]byte, end int, pooled bool) {
 	}
 	tail := b[last+1:]
 	maxLine := s.lim.LineBytes + s.lim.TagBytes
-	if len(tail) > maxLine {
+	overlong := len(tail) > maxLine
+	if overlong {
 		// An over-long line without an end: drop what we have, answer 417
-		// once the line ends, and discard until then.
-		c.discarding = true
+		// once the line ends, and discard until then. The complete lines
+		// before it are processed first (discarding is set after them).
 		tail = nil
 	}
 	if len(tail) == 0 {
@@ -159,6 +161,9 @@ func (c *Client) deliver(buf *[]byte, end int, pooled bool) {
 		c.partial = append(c.partial[:0], tail...)
 	}
 	if last < 0 {
+		if overlong {
+			c.discarding = true
+		}
 		if pooled {
 			s.bufs.put(buf)
 		}
@@ -178,6 +183,24 @@ func (c *Client) deliver(buf *[]byte, end int, pooled bool) {
 	case <-c.ack:
 	case <-s.done:
 	}
+	if overlong {
+		c.discarding = true // after the processor is done with the batch
+	}
+}
+
+// safeErr strips a network error down to its cause (e.g. "connection
+// reset by peer"): *net.OpError would name the client's address, which is
+// never logged.
+func safeErr(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		err = op.Err
+		var se *os.SyscallError
+		if errors.As(err, &se) {
+			err = se.Err
+		}
+	}
+	return err.Error()
 }
 
 func rawConn(conn net.Conn) syscall.RawConn {
@@ -295,7 +318,7 @@ func (c *Client) writeLoop() {
 			c.qmu.Unlock()
 			c.conn.Close()
 			if !errors.Is(err, net.ErrClosed) {
-				s.log.Debug("write failed", "client", c.id, "err", err)
+				s.log.Debug("write failed", "client", c.id, "err", safeErr(err))
 			}
 			return
 		}
