@@ -1,0 +1,200 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Account flags.
+const (
+	// FlagBanned marks an account that may not log in.
+	FlagBanned uint32 = 1 << iota
+)
+
+// Account is a registered identity, keyed by its name (a thor1… address
+// derived from PubKey by the caller).
+type Account struct {
+	Name     string    `json:"name"`
+	PubKey   []byte    `json:"pubkey"` // 33-byte compressed secp256k1 key
+	Created  time.Time `json:"created"`
+	LastSeen time.Time `json:"last_seen"`
+	Flags    uint32    `json:"flags"`
+}
+
+func decodeAccount(name string, v []byte) (Account, error) {
+	var a Account
+	if err := json.Unmarshal(v, &a); err != nil {
+		return Account{}, fmt.Errorf("%w: account %q: %v", ErrCorrupt, name, err)
+	}
+	return a, nil
+}
+
+func getAccount(b *bolt.Bucket, name string) (Account, bool, error) {
+	v := b.Get([]byte(name))
+	if v == nil {
+		return Account{}, false, nil
+	}
+	a, err := decodeAccount(name, v)
+	return a, err == nil, err
+}
+
+func putAccount(b *bolt.Bucket, a Account) error {
+	v, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encode account: %w", err)
+	}
+	return b.Put([]byte(a.Name), v)
+}
+
+// storeTime normalises a time for storage: UTC, no monotonic reading.
+func storeTime(t time.Time) time.Time { return t.UTC().Round(0) }
+
+// LoginAccount returns the account name, creating it (created == true) on
+// first login, and records now as LastSeen. A returning login whose stored
+// LastSeen is newer than Options.LastSeenResolution is read-only. Creations
+// from concurrent callers share commits (bbolt Batch). The caller checks
+// Flags (e.g. FlagBanned). ErrKeyMismatch if name exists with another key.
+func (db *DB) LoginAccount(pub33 []byte, name string, now time.Time) (acct Account, created bool, err error) {
+	if err := checkKey("account name", name); err != nil {
+		return Account{}, false, err
+	}
+	if len(pub33) != PubKeyLen {
+		return Account{}, false, fmt.Errorf("%w: public key is %d bytes, want %d", ErrInvalid, len(pub33), PubKeyLen)
+	}
+	now = storeTime(now)
+	var found bool
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		b, err := bucket(tx, bucketAccounts)
+		if err != nil {
+			return err
+		}
+		acct, found, err = getAccount(b, name)
+		return err
+	})
+	if err != nil {
+		return Account{}, false, fmt.Errorf("store: login %q: %w", name, err)
+	}
+	if found {
+		if !bytes.Equal(acct.PubKey, pub33) {
+			return Account{}, false, fmt.Errorf("store: login %q: %w", name, ErrKeyMismatch)
+		}
+		if now.Sub(acct.LastSeen) < db.opts.LastSeenResolution {
+			return acct, false, nil
+		}
+	}
+	// Batch may run fn more than once: it must be idempotent and reset its
+	// outputs on each run.
+	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+		b, err := bucket(tx, bucketAccounts)
+		if err != nil {
+			return err
+		}
+		a, ok, err := getAccount(b, name)
+		if err != nil {
+			return err
+		}
+		created = !ok
+		if ok {
+			if !bytes.Equal(a.PubKey, pub33) {
+				return ErrKeyMismatch
+			}
+			if !now.After(a.LastSeen) {
+				acct = a
+				return nil
+			}
+		} else {
+			a = Account{Name: name, PubKey: bytes.Clone(pub33), Created: now}
+		}
+		a.LastSeen = now
+		acct = a
+		return putAccount(b, a)
+	})
+	if err != nil {
+		return Account{}, false, fmt.Errorf("store: login %q: %w", name, err)
+	}
+	return acct, created, nil
+}
+
+// GetAccount returns the named account or ErrNotFound.
+func (db *DB) GetAccount(name string) (Account, error) {
+	if err := checkKey("account name", name); err != nil {
+		return Account{}, err
+	}
+	var a Account
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b, err := bucket(tx, bucketAccounts)
+		if err != nil {
+			return err
+		}
+		var ok bool
+		a, ok, err = getAccount(b, name)
+		if err == nil && !ok {
+			err = ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return Account{}, fmt.Errorf("store: get account %q: %w", name, err)
+	}
+	return a, nil
+}
+
+// SetAccountFlags sets then clears flag bits on the named account in one
+// transaction and returns the updated account (ErrNotFound if absent).
+func (db *DB) SetAccountFlags(name string, set, clear uint32) (Account, error) {
+	if err := checkKey("account name", name); err != nil {
+		return Account{}, err
+	}
+	var a Account
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		b, err := bucket(tx, bucketAccounts)
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if a, ok, err = getAccount(b, name); err != nil {
+			return err
+		} else if !ok {
+			return ErrNotFound
+		}
+		a.Flags = (a.Flags | set) &^ clear
+		return putAccount(b, a)
+	})
+	if err != nil {
+		return Account{}, fmt.Errorf("store: set flags of %q: %w", name, err)
+	}
+	return a, nil
+}
+
+// CountAccounts returns the number of registered accounts.
+func (db *DB) CountAccounts() (int, error) {
+	var n int
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b, err := bucket(tx, bucketAccounts)
+		if err != nil {
+			return err
+		}
+		n = b.Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: count accounts: %w", err)
+	}
+	return n, nil
+}
+
+// accountExists reports whether name is a registered account.
+func accountExists(tx *bolt.Tx, name string) error {
+	b, err := bucket(tx, bucketAccounts)
+	if err != nil {
+		return err
+	}
+	if b.Get([]byte(name)) == nil {
+		return fmt.Errorf("account %q: %w", name, ErrNotFound)
+	}
+	return nil
+}
