@@ -1,0 +1,54 @@
+// Command thorchat is ThorChat's companion CLI: it makes and shows keys and
+// checks that a key logs in.
+//
+//	thorchat keygen -out FILE
+//	    write a new private key (hex, mode 0600; never overwrites)
+//	thorchat whoami (-key FILE | -sign-cmd CMD)
+//	    print the public key (hex and thorpub1…) and the account (thor1…)
+//	thorchat login (-key FILE | -sign-cmd CMD) -addr HOST:PORT
+//	        [-host NAME] [-port P] [-socks 127.0.0.1:9050] [-nick N]
+//	    log in with THORCHAT-SECP256K1 and print the account; on refusal
+//	    print the server's numeric and reason and exit 1
+//
+// -sign-cmd keeps the key out of this process; the command's contract is
+// in the documentation of package client.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage:
+  thorchat keygen -out FILE
+  thorchat whoami (-key FILE | -sign-cmd CMD)
+  thorchat login (-key FILE | -sign-cmd CMD) -addr HOST:PORT [-host NAME] [-port P]
+                 [-socks 127.0.0.1:9050] [-nick N] [-timeout 60s]
+Run "thorchat COMMAND -h" for a command's flags.
+`
+
+// run is the whole CLI: 0 on success, 1 on failure, 2 on a usage error.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "keygen":
+		return cmdKeygen(args[1:], stdout, stderr)
+	case "whoami":
+		return cmdWhoami(args[1:], stdout, stderr)
+	case "login":
+		return cmdLogin(args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "thorchat: unknown command %q\n%s", args[0], usage)
+	return 2
+}
