@@ -559,3 +559,32 @@ func TestCapAccountCaps(t *testing.T) {
 		t.Errorf("354: %v", m)
 	}
 }
+
+// TestSASLBeforeRegistration checks the welcome burst of a client that
+// logs in before CAP END: 001 comes first and already shows the cloak.
+func TestSASLBeforeRegistration(t *testing.T) {
+	ts := startServer(t, withAuth(newTestAuth()))
+	c := ts.dial()
+	c.send("CAP LS 302")
+	c.send("CAP REQ :sasl chghost")
+	c.send("NICK early")
+	c.send("USER early 0 * :Early")
+	msgs := c.login("acct5")
+	if m := find(msgs, "900", nil); m == nil || m.Param(0) != "early" || m.Param(2) != "acct5" {
+		t.Fatalf("900: %v", msgs)
+	}
+	if find(msgs, "001", nil) != nil {
+		t.Fatalf("registered before CAP END: %v", msgs)
+	}
+	c.send("CAP END")
+	msgs = c.collect()
+	if len(msgs) == 0 || msgs[0].Command != "001" {
+		t.Fatalf("burst does not start with 001: %v", msgs)
+	}
+	if !strings.HasSuffix(msgs[0].Trailing(), "early!~early@acct5.users.test") {
+		t.Fatalf("001: %v", msgs[0])
+	}
+	if m := find(msgs, "CHGHOST", nil); m != nil {
+		t.Fatalf("CHGHOST during registration: %v", m)
+	}
+}

@@ -532,3 +532,31 @@ func TestInvite(t *testing.T) {
 	op.collect()
 	away.join("#inv")
 }
+
+// TestInviteFollowsTheClient checks that an invite belongs to the invited
+// client: it follows a nick change and is not inherited by whoever takes
+// the nick next.
+func TestInviteFollowsTheClient(t *testing.T) {
+	ts := startServer(t, nil)
+	op := ts.connect("op")
+	op.join("#closed")
+	op.send("MODE #closed +i")
+	op.collect()
+
+	bob := ts.connect("bob")
+	op.send("INVITE bob #closed")
+	op.expectNumeric("341")
+	bob.send("NICK bob2")
+	bob.expect("NICK", nil)
+	impostor := ts.connect("bob")
+	impostor.expectCode("JOIN #closed", "473")
+	bob.join("#closed")
+
+	carol := ts.connect("carol")
+	op.send("INVITE carol #closed")
+	op.expectNumeric("341")
+	carol.send("QUIT")
+	carol.expectClosed()
+	next := ts.connect("carol")
+	next.expectCode("JOIN #closed", "473")
+}

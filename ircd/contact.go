@@ -95,18 +95,37 @@ func (s *Server) addAccept(c *Client, key string) bool {
 	return true
 }
 
-// background runs a store write off the processor, bounded by the worker
-// pool; nothing waits for it.
+// background queues a store write for the accept writer; nothing waits
+// for it. Writes are committed one at a time in the order they were made
+// (an ACCEPT and the ACCEPT -x after it must not swap). When the writer is
+// far behind the write is dropped, not queued without bound: the list in
+// memory still changes, the stored one does not.
 func (s *Server) background(f func()) {
-	go func() {
+	select {
+	case s.acceptQ <- f:
+	default:
+		s.log.Error("accept list store is behind; a change was not saved")
+	}
+}
+
+// acceptWriter runs queued accept-list writes until the server stops, then
+// finishes what is queued, so Run returns only after they are committed.
+func (s *Server) acceptWriter() {
+	for {
 		select {
-		case s.workers <- struct{}{}:
+		case f := <-s.acceptQ:
+			f()
 		case <-s.done:
-			return
+			for {
+				select {
+				case f := <-s.acceptQ:
+					f()
+				default:
+					return
+				}
+			}
 		}
-		defer func() { <-s.workers }()
-		f()
-	}()
+	}
 }
 
 // handleAccept implements ACCEPT nick|account[,…], ACCEPT -nick and

@@ -80,7 +80,9 @@ func (s *Server) throttle(c *Client, cost int) bool {
 	if d <= 0 {
 		return true
 	}
-	owed := d.Seconds() * fc.Rate
+	// what it owes now, plus the commands it sent that wait behind this
+	// one: lag alone never lets the debt pass one command's cost
+	owed := d.Seconds()*fc.Rate + float64(c.backlog())
 	if fc.Excess > 0 && owed >= float64(fc.Excess) {
 		s.kill(c, "Excess flood")
 		return false
@@ -109,11 +111,7 @@ func (s *Server) resumeThrottled() {
 	now := s.clock.Now()
 	var next time.Duration
 	for c := range s.st.throttled {
-		if c.gone {
-			delete(s.st.throttled, c)
-			continue
-		}
-		if wait := c.throttledUntil.Sub(now); wait > 0 {
+		if wait := c.throttledUntil.Sub(now); wait > 0 && !c.gone {
 			if next == 0 || wait < next {
 				next = wait
 			}
@@ -122,6 +120,8 @@ func (s *Server) resumeThrottled() {
 		delete(s.st.throttled, c)
 		c.busy--
 		if c.pending != nil && c.busy == 0 {
+			// for a client that is gone this only releases its reader,
+			// which then sees the closed connection and frees the slot
 			s.processBatch(c)
 		}
 	}
@@ -130,4 +130,26 @@ func (s *Server) resumeThrottled() {
 		s.armWake(next)
 	}
 	s.runPending()
+}
+
+// backlog counts the lines of c's current batch that are not handled yet.
+// While a client waits its reader is paused, so whatever it sent in the
+// meantime arrives as one batch and counts here.
+func (c *Client) backlog() int {
+	ev := c.pending
+	if ev == nil || ev.buf == nil {
+		return 0
+	}
+	n, inLine := 0, false
+	for _, b := range (*ev.buf)[c.pendingOff:ev.n] {
+		if b == '\r' || b == '\n' {
+			if inLine {
+				n++
+			}
+			inLine = false
+		} else {
+			inLine = true
+		}
+	}
+	return n
 }

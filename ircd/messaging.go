@@ -108,12 +108,6 @@ func (s *Server) message(c *Client, m *irc.Message, cmd string) {
 
 func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 	notice := cmd == "NOTICE"
-	if target == "" { // "a,,b"
-		if !notice {
-			c.numeric(errNoSuchNick, "*", "No such nick/channel")
-		}
-		return
-	}
 	need := capSet(0)
 	if cmd == "TAGMSG" {
 		need = capMessageTags
@@ -183,8 +177,9 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 	if !s.privateAllowed(c, t, cmd, text) {
 		return
 	}
-	// replying to someone, or messaging them first, whitelists them
-	if t != c {
+	// a +g user who writes to someone (first, or in reply) accepts them;
+	// nothing is recorded of whom users without +g talk to
+	if t != c && c.callerID {
 		s.addAccept(c, acceptKey(t))
 	}
 	params[0] = t.nick

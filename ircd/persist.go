@@ -214,7 +214,8 @@ func (s *Server) enqueuePersist(c *Client, job persistJob) {
 		if done != nil {
 			done(err)
 		}
-		if c != nil && c.pending != nil && c.busy == 0 && !c.gone {
+		if c != nil && c.pending != nil && c.busy == 0 {
+			// also when c is gone: that releases its paused reader
 			s.processBatch(c)
 		}
 	}

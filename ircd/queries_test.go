@@ -321,3 +321,27 @@ func TestSimpleQueries(t *testing.T) {
 		})
 	}
 }
+
+func TestSetname(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.Limits.RealnameLen = 10 })
+	a := ts.connect("alice", "setname")
+	tests := []struct {
+		line string
+		want string // reply as "CMD params…"
+	}{
+		{"SETNAME :Ten chars!", "SETNAME Ten chars!"},
+		{"SETNAME :Eleven chars", "FAIL SETNAME INVALID_REALNAME Realname is not valid"},
+		{"SETNAME :", "FAIL SETNAME INVALID_REALNAME Realname is not valid"},
+	}
+	for _, tt := range tests {
+		a.send(tt.line)
+		msgs := a.collect()
+		if len(msgs) != 1 || msgs[0].Command+" "+strings.Join(msgs[0].Params, " ") != tt.want {
+			t.Errorf("%q: %v, want %s", tt.line, msgs, tt.want)
+		}
+	}
+	a.send("WHOIS alice")
+	if m := a.expectNumeric("311"); m.Trailing() != "Ten chars!" {
+		t.Fatalf("311: %v", m)
+	}
+}

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -154,6 +153,7 @@ type Server struct {
 	// processor-owned state
 	st       state
 	persistQ chan persistJob
+	acceptQ  chan func() // accept-list writes, in order (contact.go)
 	wake     *time.Timer // resumes throttled clients
 	wakeAt   time.Time
 
@@ -189,7 +189,7 @@ func New(cfg Config) (*Server, error) {
 		log:     cfg.Logger,
 		clock:   cfg.Clock,
 		events:  make(chan event, 1024),
-		workers: make(chan struct{}, 4*runtime.GOMAXPROCS(0)),
+		workers: make(chan struct{}, asyncWorkers(cfg.SASL.Workers)),
 		calls:   make(chan func(), 64),
 		lns:     map[net.Listener]struct{}{},
 		conns:   map[*Client]struct{}{},
@@ -221,6 +221,7 @@ func New(cfg Config) (*Server, error) {
 		s.createPermanentChannel(spec)
 	}
 	s.persistQ = make(chan persistJob, 4096)
+	s.acceptQ = make(chan func(), 4096)
 	if cfg.ChannelStore != nil {
 		if err := s.loadChannels(); err != nil {
 			return nil, fmt.Errorf("ircd: load registered channels: %w", err)
@@ -283,9 +284,12 @@ func (s *Server) Run(ctx context.Context) error {
 	} else {
 		close(persistDone)
 	}
+	acceptDone := make(chan struct{})
+	go func() { s.acceptWriter(); close(acceptDone) }()
 	defer func() {
 		close(s.done)
 		<-persistDone // no write is in flight when Run returns
+		<-acceptDone
 	}()
 	for {
 		select {

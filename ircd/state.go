@@ -310,6 +310,9 @@ func (s *Server) quit(c *Client, reason string, sendError bool) {
 		msg := newOutMsg(s.clock.Now(), line(c.prefix(), "QUIT", reason))
 		s.toCommonPeers(c, msg, 0, false)
 		c.channelsClear()
+		for _, ch := range s.st.channels { // the next holder of the nick is not invited
+			delete(ch.invited, c.folded)
+		}
 		if c.oper {
 			s.st.opers--
 		}
