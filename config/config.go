@@ -74,6 +74,7 @@ type Limits struct {
 	MaxWhoReplies        int      `toml:"max_who_replies"`
 	PreRegLines          int      `toml:"prereg_lines"`
 	MaxAccept            int      `toml:"max_accept"`
+	MaxPerCircuit        int      `toml:"max_per_circuit"`
 	MaxUnauthenticated   int      `toml:"max_unauthenticated"`
 	ConnRate             float64  `toml:"conn_rate"`
 	ConnBurst            int      `toml:"conn_burst"`

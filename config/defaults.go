@@ -38,6 +38,7 @@ func Default() *Config {
 			MaxWhoReplies:        500,
 			PreRegLines:          32,
 			MaxAccept:            50,
+			MaxPerCircuit:        4,
 			MaxUnauthenticated:   1000,
 			ConnRate:             50,
 			ConnBurst:            200,

@@ -144,6 +144,7 @@ func (c *Config) validateLimits() error {
 		{"limits.max_who_replies", l.MaxWhoReplies, 1, 100000},
 		{"limits.prereg_lines", l.PreRegLines, 4, 1000},
 		{"limits.max_accept", l.MaxAccept, 1, 1000},
+		{"limits.max_per_circuit", l.MaxPerCircuit, 1, 1000},
 	}
 	for _, x := range ints {
 		if x.v < x.min || x.v > x.max {

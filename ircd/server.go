@@ -51,6 +51,7 @@ type Limits struct {
 	ModesPerCommand      int
 	MaxWhoReplies        int
 	PreRegLines          int
+	MaxPerCircuit        int // connections over one Tor circuit (onion listener)
 	RegistrationTimeout  time.Duration
 	PingInterval         time.Duration
 	PingTimeout          time.Duration
@@ -65,7 +66,7 @@ func DefaultLimits() Limits {
 		LineBytes: 512, TagBytes: 8191, SendQBytes: 256 << 10,
 		NickLen: 32, UserLen: 16, RealnameLen: 100, ChannelLen: 50,
 		TopicLen: 390, KickLen: 255, AwayLen: 200, KeyLen: 32,
-		ModesPerCommand: 6, MaxWhoReplies: 500, PreRegLines: 32,
+		ModesPerCommand: 6, MaxWhoReplies: 500, PreRegLines: 32, MaxPerCircuit: 4,
 		RegistrationTimeout: 30 * time.Second, PingInterval: 30 * time.Second,
 		PingTimeout: 60 * time.Second, ShutdownTimeout: 4 * time.Second,
 	}
@@ -266,6 +267,7 @@ func fillLimits(l Limits) Limits {
 	fill(&l.ModesPerCommand, d.ModesPerCommand)
 	fill(&l.MaxWhoReplies, d.MaxWhoReplies)
 	fill(&l.PreRegLines, d.PreRegLines)
+	fill(&l.MaxPerCircuit, d.MaxPerCircuit)
 	fillD(&l.RegistrationTimeout, d.RegistrationTimeout)
 	fillD(&l.PingInterval, d.PingInterval)
 	fillD(&l.PingTimeout, d.PingTimeout)

@@ -2,12 +2,13 @@ package ircd
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"runtime/debug"
-	"strconv"
 	"strings"
 
 	"gopkg.in/irc.v4"
@@ -24,6 +25,8 @@ type state struct {
 	pending  []func() // run after the current command (kills found mid-fan-out)
 	// throttled clients wait (fake lag) until their throttledUntil
 	throttled map[*Client]struct{}
+	// circuits counts connections per Tor rendezvous circuit (never logged)
+	circuits map[uint32]int
 }
 
 func (st *state) init() {
@@ -31,6 +34,7 @@ func (st *state) init() {
 	st.nicks = map[string]*Client{}
 	st.channels = map[string]*Channel{}
 	st.throttled = map[*Client]struct{}{}
+	st.circuits = map[uint32]int{}
 }
 
 func (s *Server) handleEvent(ev event) {
@@ -196,15 +200,20 @@ func (s *Server) parseProxy(c *Client, ln []byte) bool {
 	if len(f) != 6 || (f[1] != "TCP6" && f[1] != "TCP4") {
 		return false
 	}
-	src := f[2]
-	if i := strings.LastIndexByte(src, ':'); i >= 0 && f[1] == "TCP6" {
-		// ...:hhhh:hhhh — the last two groups
-		parts := strings.Split(src, ":")
-		if len(parts) >= 2 {
-			hi, _ := strconv.ParseUint(parts[len(parts)-2], 16, 16)
-			lo, _ := strconv.ParseUint(parts[len(parts)-1], 16, 16)
-			c.circuit = uint32(hi)<<16 | uint32(lo)
+	src, err := netip.ParseAddr(f[2])
+	if err != nil {
+		return false
+	}
+	if f[1] == "TCP6" {
+		b := src.As16()
+		c.circuit = binary.BigEndian.Uint32(b[12:])
+	}
+	if c.circuit != 0 {
+		if s.st.circuits[c.circuit] >= s.lim.MaxPerCircuit {
+			s.kill(c, "Too many connections over one Tor circuit")
+			return true
 		}
+		s.st.circuits[c.circuit]++
 	}
 	return true
 }
@@ -301,6 +310,11 @@ func (s *Server) quit(c *Client, reason string, sendError bool) {
 		return
 	}
 	c.gone = true
+	if c.circuit != 0 {
+		if s.st.circuits[c.circuit]--; s.st.circuits[c.circuit] <= 0 {
+			delete(s.st.circuits, c.circuit)
+		}
+	}
 	if sendError {
 		c.closeWith("ERROR :Closing Link: "+reason, false)
 	} else {

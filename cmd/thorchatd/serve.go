@@ -31,8 +31,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	defer db.Close()
 	adminCtx, stopAdmin := context.WithCancel(context.Background())
-	defer stopAdmin()
+	adminDone := make(chan struct{})
+	// the admin socket is closed before serve returns: a backup run right
+	// after the daemon stopped must not reach a dying listener
+	defer func() { stopAdmin(); <-adminDone }()
 	go func() {
+		defer close(adminDone)
 		if err := admin.Serve(adminCtx, adminSocket(cfg), storeSource{db}, log); err != nil {
 			log.Error("admin socket", "err", err)
 		}
@@ -251,6 +255,7 @@ func ircdLimits(l config.Limits) ircd.Limits {
 		ModesPerCommand:      l.ModesPerCommand,
 		MaxWhoReplies:        l.MaxWhoReplies,
 		PreRegLines:          l.PreRegLines,
+		MaxPerCircuit:        l.MaxPerCircuit,
 		RegistrationTimeout:  l.RegistrationTimeout.Duration,
 		PingInterval:         l.PingInterval.Duration,
 		PingTimeout:          l.PingTimeout.Duration,
