@@ -211,6 +211,8 @@ func (x *secpSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 	}
 	acct, created, err := s.cfg.Store.LoginAccount(pub, name, s.cfg.Now())
 	if err != nil {
+		// the client only sees 904: say what broke here
+		s.log.Error("login: account store", "err", err)
 		return nil, false, ircd.Login{}, fmt.Errorf("account store: %w", err)
 	}
 	if acct.Flags&store.FlagBanned != 0 {

@@ -192,6 +192,7 @@ func (s *Server) login(c *Client, login Login) {
 	c.class = login.Class
 	if login.Oper && !c.oper {
 		c.oper = true
+		c.operByAccount = true
 		if c.registered {
 			s.st.opers++
 		}
@@ -292,6 +293,17 @@ func (s *Server) Reclassify() {
 			continue
 		}
 		l := s.cfg.Auth.Classify(c.account)
+		if l.Oper != c.operByAccount && c.registered {
+			c.operByAccount = l.Oper
+			switch {
+			case l.Oper && !c.oper:
+				s.makeOper(c)
+			case !l.Oper && c.oper:
+				c.oper = false
+				s.st.opers--
+				c.send(line(c.prefix(), "MODE", c.nick, "-o"))
+			}
+		}
 		if l.Class == c.class {
 			continue
 		}

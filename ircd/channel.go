@@ -305,7 +305,9 @@ func (s *Server) join(c *Client, name, key string) {
 		}
 	} else {
 		_, invited := ch.invited[c.folded]
-		override := c.oper
+		// opers, and accounts with op access on a registered channel, pass
+		// +k, +l, +i and +b
+		override := c.oper || ch.accessMode(c.account)&memberOp != 0
 		switch {
 		case override:
 		case ch.key != "" && key != ch.key:

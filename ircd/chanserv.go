@@ -61,6 +61,14 @@ func (s *Server) chanServ(c *Client, text string) {
 			ch.access = map[string]string{c.account: LevelFounder}
 			s.persist(c, ch, func(err error) {
 				if err != nil {
+					// not on disk, so not registered: undo, or the
+					// channel would act registered until a restart
+					if ch.registered && ch.founder == c.account {
+						ch.registered, ch.permanent, ch.founder, ch.access = false, false, "", nil
+						if len(ch.members) == 0 && s.st.channels[ch.folded] == ch {
+							delete(s.st.channels, ch.folded)
+						}
+					}
 					say("Could not register " + ch.name + ": " + userError(err))
 					return
 				}
@@ -138,8 +146,13 @@ func (s *Server) chanServAccess(c *Client, ch *Channel, level string, args []str
 		return
 	}
 	target := args[1]
-	if t := s.st.nicks[Fold(target)]; t != nil && t.account != "" {
-		target = t.account
+	guest := ""
+	if t := s.st.nicks[Fold(target)]; t != nil && t.registered {
+		if t.account == "" {
+			guest = t.nick
+		} else {
+			target = t.account
+		}
 	}
 	if !validNick(target, 128) {
 		say("Not an account or nick: " + args[1])
@@ -159,8 +172,13 @@ func (s *Server) chanServAccess(c *Client, ch *Channel, level string, args []str
 			say("The level must be op or voice.")
 			return
 		}
-		if !mayEdit(lvl) || ch.access[target] == LevelFounder {
+		// an op may not change another op's entry (demote a peer) either
+		if cur, has := ch.access[target]; !mayEdit(lvl) || cur == LevelFounder || has && !mayEdit(cur) {
 			say("You may not give " + lvl + " access on " + ch.name + ".")
+			return
+		}
+		if guest != "" {
+			say(guest + " is not logged in; access belongs to accounts.")
 			return
 		}
 		if _, exists := ch.access[target]; !exists && len(ch.access) >= s.lim.MaxListEntries {

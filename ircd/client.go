@@ -54,6 +54,7 @@ type Client struct {
 	busy           int // async steps (login, store write, fake lag) holding the input
 	loginHost      string
 	keyLogin       bool
+	operByAccount  bool // oper privileges come from [opers] accounts
 	authCounted    bool // left the unauthenticated count (logged in or closed)
 	limiter        *rate.Limiter
 	limClass       FloodClass
