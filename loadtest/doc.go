@@ -1,0 +1,10 @@
+// Package loadtest drives a running ThorChat daemon over loopback TCP and
+// measures it from outside: memory per idle registered client (from the
+// server's VmRSS), registrations per second, and channel fan-out throughput
+// and latency.
+//
+// Every scenario is bounded in connections, messages and time, and refuses
+// any address that is not loopback. The hot paths read into one fixed
+// buffer per connection, find lines with bytes.IndexByte and parse only the
+// bytes they need, so the generator allocates nothing per message.
+package loadtest

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# scripts/bench.sh — measure the daemon with thorchat-load.
+#
+# Builds bin/thorchatd and bin/thorchat-load, starts the daemon with a
+# throw-away benchmark config pinned to one CPU, runs the load tool pinned
+# to another, and stops exactly the daemon it started (by PID, from a trap)
+# however the run ends. Extra arguments go to thorchat-load, e.g.
+#
+#   scripts/bench.sh                       # all scenarios, default sizes
+#   scripts/bench.sh -scenario fanout -members 200
+#   scripts/bench.sh -json bench.json -strict
+#
+# Environment: BENCH_PORT (16667), SERVER_CPU (0), LOAD_CPU (1), GO (go),
+# BENCH_GOGC (unset: the daemon's default GC).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+PORT=${BENCH_PORT:-16667}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+ADDR="127.0.0.1:${PORT}"
+
+mkdir -p bin
+"$GO" build -o bin/thorchatd ./cmd/thorchatd
+"$GO" build -o bin/thorchat-load ./cmd/thorchat-load
+
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+		kill -TERM "$server_pid" 2>/dev/null || true
+		for _ in $(seq 1 50); do
+			kill -0 "$server_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cat >"$work/bench.toml" <<EOF
+[server]
+name = "bench.local"
+data_dir = "$work/data"
+log_level = "warn"
+[listen]
+onion = false
+dev_tcp = ["$ADDR"]
+[limits]
+max_clients = 20000
+sendq_bytes = 1048576
+conn_rate = 0               # the benchmark opens thousands of connections a second
+max_unauthenticated = 0     # the idle clients are guests
+[flood]
+rate = 0
+EOF
+bin/thorchatd -config "$work/bench.toml" -check >/dev/null
+
+# Both processes need a file descriptor per connection: 5,000 idle clients
+# plus the registration and fan-out connections.
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt 20000 ]; then
+	echo "bench.sh: the open-file hard limit is $hard; 5,000 idle clients need more (raise it as root)" >&2
+fi
+ulimit -n "$hard" 2>/dev/null || true
+
+pin_server=()
+pin_load=()
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+	pin_server=(taskset -c "$SERVER_CPU")
+	pin_load=(taskset -c "$LOAD_CPU")
+else
+	echo "bench.sh: taskset or a second CPU is missing; running unpinned" >&2
+fi
+
+if [ -n "${BENCH_GOGC:-}" ]; then
+	export GOGC="$BENCH_GOGC"
+fi
+"${pin_server[@]}" bin/thorchatd -config "$work/bench.toml" 2>"$work/server.log" &
+server_pid=$!
+unset GOGC
+
+# Wait (bounded) until the daemon listens.
+for _ in $(seq 1 100); do
+	if ! kill -0 "$server_pid" 2>/dev/null; then
+		echo "bench.sh: the daemon exited:" >&2
+		cat "$work/server.log" >&2
+		exit 1
+	fi
+	if grep -q "$(printf ':%04X ' "$PORT")" /proc/net/tcp 2>/dev/null; then
+		break
+	fi
+	sleep 0.1
+done
+
+set +e
+"${pin_load[@]}" bin/thorchat-load -addr "$ADDR" -server-pid "$server_pid" "$@"
+rc=$?
+set -e
+grep -E 'level=(ERROR|WARN)' "$work/server.log" 2>/dev/null | grep -v 'non-onion listeners' | head -5 >&2 || true
+exit "$rc"
