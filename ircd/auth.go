@@ -320,6 +320,13 @@ func (s *Server) Reclassify() {
 	}
 }
 
+// nickClaimedByOther reports whether folded is claimed by an account other
+// than c's.
+func (s *Server) nickClaimedByOther(c *Client, folded string) bool {
+	owner, ok := s.nickOwner(folded)
+	return ok && owner != c.account
+}
+
 func (s *Server) nickOwner(folded string) (string, bool) {
 	if s.cfg.Auth == nil || folded == "" {
 		return "", false

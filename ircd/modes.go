@@ -45,6 +45,11 @@ func (s *Server) userMode(c *Client, m *irc.Message) {
 		case 'i':
 			if c.invisible != add {
 				c.invisible = add
+				if add {
+					s.st.invisible++
+				} else {
+					s.st.invisible--
+				}
 				applied += modeDir(&dir, add) + "i"
 			}
 		case 'R', 'g', 'T', 'w':

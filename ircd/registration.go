@@ -26,7 +26,8 @@ func (s *Server) handleNick(c *Client, m *irc.Message) {
 		c.numeric(errNicknameInUse, nick, "Nickname is already in use")
 		return
 	}
-	if owner, ok := s.nickOwner(folded); ok && owner != c.account && c.registered {
+	// before registration, ownership is checked once, when it completes
+	if c.registered && s.nickClaimedByOther(c, folded) {
 		c.numeric(errNicknameInUse, nick, "Nickname is registered to another account; log in to use it")
 		return
 	}
@@ -88,7 +89,7 @@ func (s *Server) tryRegister(c *Client) {
 		c.sasl = nil
 		c.numeric(errSASLAborted, "SASL authentication aborted")
 	}
-	if owner, ok := s.nickOwner(c.folded); ok && owner != c.account {
+	if s.nickClaimedByOther(c, c.folded) {
 		c.numeric(errNicknameInUse, c.nick, "Nickname is registered to another account; log in to use it")
 		delete(s.st.nicks, c.folded)
 		c.nick, c.folded = "", ""
@@ -159,24 +160,27 @@ func (s *Server) isupport() []string {
 	return t
 }
 
-func (s *Server) sendISupport(c *Client) {
+// isupportLines groups the 005 tokens, 12 to a line, once at start.
+func (s *Server) isupportLines() [][]string {
+	var out [][]string
 	toks := s.isupport()
 	for len(toks) > 0 {
 		n := min(len(toks), 12)
-		params := append(append([]string{}, toks[:n]...), "are supported by this server")
-		c.numeric(rplISupport, params...)
+		out = append(out, append(append([]string{}, toks[:n]...), "are supported by this server"))
 		toks = toks[n:]
+	}
+	return out
+}
+
+func (s *Server) sendISupport(c *Client) {
+	for _, params := range s.isupport005 {
+		c.numeric(rplISupport, params...)
 	}
 }
 
 func (s *Server) sendLusers(c *Client) {
 	users := len(s.st.all) - s.st.unknown
-	invisible := 0
-	for cl := range s.st.all {
-		if cl.registered && cl.invisible {
-			invisible++
-		}
-	}
+	invisible := s.st.invisible
 	c.numeric(rplLuserClient, fmt.Sprintf("There are %d users and %d invisible on 1 servers", users-invisible, invisible))
 	c.numeric(rplLuserOp, strconv.Itoa(s.st.opers), "operator(s) online")
 	c.numeric(rplLuserUnknown, strconv.Itoa(s.st.unknown), "unknown connection(s)")

@@ -149,7 +149,8 @@ type Server struct {
 	done    chan struct{}
 	wg      sync.WaitGroup // readers and writers
 
-	commands map[string]handler
+	commands    map[string]handler
+	isupport005 [][]string // 005 parameters, built once
 
 	// processor-owned state
 	st       state
@@ -221,6 +222,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.createPermanentChannel(spec)
 	}
+	s.isupport005 = s.isupportLines()
 	s.persistQ = make(chan persistJob, 4096)
 	s.acceptQ = make(chan func(), 4096)
 	if cfg.ChannelStore != nil {

@@ -16,13 +16,14 @@ import (
 
 // state is everything the processing goroutine owns.
 type state struct {
-	all      map[*Client]struct{}
-	nicks    map[string]*Client // folded nick → registered or reserving client
-	channels map[string]*Channel
-	opers    int
-	unknown  int // connections not yet registered
-	maxUsers int
-	pending  []func() // run after the current command (kills found mid-fan-out)
+	all       map[*Client]struct{}
+	nicks     map[string]*Client // folded nick → registered or reserving client
+	channels  map[string]*Channel
+	opers     int
+	invisible int // registered clients with +i
+	unknown   int // connections not yet registered
+	maxUsers  int
+	pending   []func() // run after the current command (kills found mid-fan-out)
 	// throttled clients wait (fake lag) until their throttledUntil
 	throttled map[*Client]struct{}
 	// circuits counts connections per Tor rendezvous circuit (never logged)
@@ -329,6 +330,9 @@ func (s *Server) quit(c *Client, reason string, sendError bool) {
 		}
 		if c.oper {
 			s.st.opers--
+		}
+		if c.invisible {
+			s.st.invisible--
 		}
 	} else if _, ok := s.st.all[c]; ok {
 		s.st.unknown--

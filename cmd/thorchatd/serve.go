@@ -173,7 +173,10 @@ func listenDevTCP(addr string) (net.Listener, ircd.Listener, error) {
 	if err := config.CheckLoopbackHost(host); err != nil {
 		return nil, ircd.Listener{}, fmt.Errorf("listen.dev_tcp: %w", err)
 	}
-	ln, err := net.Listen("tcp", addr)
+	// no TCP keep-alive: the IRC PING already detects dead peers, and it
+	// saves setsockopt calls on every connection
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, ircd.Listener{}, fmt.Errorf("listen.dev_tcp %q: %w", addr, err)
 	}
