@@ -39,11 +39,53 @@ ensure-tor:
 run: build ensure-tor
 	$(BIN)/thorchatd -config $(CONFIG)
 
+# A private Tor network on this machine (torsvc/tortest), thorchatd joined to
+# it with only its onion listener, and the lines that connect weechat or irssi
+# through the network's SOCKS port (docs/tor.md). Ctrl-C stops it all.
+demo: build ensure-tor
+	$(GO) build -o $(BIN)/thorchat-demo ./cmd/thorchat-demo
+	$(BIN)/thorchat-demo -thorchatd $(BIN)/thorchatd
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./...
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseLine -fuzztime 30s ./ircd/
+
+# make go-chat: log in with the node key (KEY=FILE or SIGN_CMD='CMD') over
+# Tor and enrol device credentials for stock clients, then print their
+# set-up: a P-256 key for weechat (WEECHAT_KEY=PATH, created if missing)
+# and/or a PLAIN token for irssi and bots (TOKEN=LABEL). Without either, a
+# weechat key at ~/.config/thorchat/weechat.pem. ONION defaults to the
+# address of $(CONFIG)'s onion key; SOCKS= (empty) dials directly.
+# Optional: NICK=, LABEL= (device key label), TTL= (e.g. 30d), ONION_PORT=.
+SOCKS      ?= 127.0.0.1:9050
+ONION_PORT ?= 6667
+go_chat_sq = '$(subst ','\'',$(1))'
+go-chat:
+	$(GO) build -o $(BIN)/thorchat ./cmd/thorchat
+	@set -e; \
+	onion=$(call go_chat_sq,$(value ONION)); \
+	if [ -z "$$onion" ]; then \
+	  $(GO) build -o $(BIN)/thorchatd ./cmd/thorchatd; \
+	  onion=$$($(BIN)/thorchatd onion -config $(call go_chat_sq,$(CONFIG))); \
+	fi; \
+	set -- -addr "$$onion:$(ONION_PORT)"; \
+	key=$(call go_chat_sq,$(value KEY)); sign=$(call go_chat_sq,$(value SIGN_CMD)); \
+	if [ -n "$$key" ]; then set -- "$$@" -key "$$key"; fi; \
+	if [ -n "$$sign" ]; then set -- "$$@" -sign-cmd "$$sign"; fi; \
+	socks=$(call go_chat_sq,$(value SOCKS)); \
+	if [ -n "$$socks" ]; then set -- "$$@" -socks "$$socks"; fi; \
+	wkey=$(call go_chat_sq,$(value WEECHAT_KEY)); token=$(call go_chat_sq,$(value TOKEN)); \
+	if [ -z "$$wkey" ] && [ -z "$$token" ]; then \
+	  mkdir -p -m 700 "$$HOME/.config/thorchat"; wkey="$$HOME/.config/thorchat/weechat.pem"; \
+	fi; \
+	if [ -n "$$wkey" ]; then set -- "$$@" -weechat-key "$$wkey"; fi; \
+	if [ -n "$$token" ]; then set -- "$$@" -token "$$token"; fi; \
+	v=$(call go_chat_sq,$(value NICK)); if [ -n "$$v" ]; then set -- "$$@" -nick "$$v"; fi; \
+	v=$(call go_chat_sq,$(value LABEL)); if [ -n "$$v" ]; then set -- "$$@" -label "$$v"; fi; \
+	v=$(call go_chat_sq,$(value TTL)); if [ -n "$$v" ]; then set -- "$$@" -ttl "$$v"; fi; \
+	exec $(BIN)/thorchat enroll "$$@"
 
 clean:
 	rm -rf $(BIN)

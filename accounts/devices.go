@@ -68,6 +68,11 @@ func ParseDeviceKey(s string) ([]byte, error) {
 	} else {
 		return nil, errors.New("the key must be base64 or hex of a P-256 public point")
 	}
+	// weechat (GnuTLS) prints X with a leading zero byte when its top bit
+	// is set: 02|03, 00, 32 bytes.
+	if len(raw) == 34 && (raw[0] == 2 || raw[0] == 3) && raw[1] == 0 {
+		raw = append([]byte{raw[0]}, raw[2:]...)
+	}
 	var x, y = elliptic.UnmarshalCompressed(elliptic.P256(), raw)
 	if x == nil {
 		x, y = elliptic.Unmarshal(elliptic.P256(), raw) //nolint:staticcheck // point validation

@@ -25,7 +25,9 @@ const daemonBinEnv = "THORCHAT_DAEMON_BIN"
 var daemonBin string
 
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
+	code := runMain(m)
+	closeSharedTorNetwork(code != 0)
+	os.Exit(code)
 }
 
 func runMain(m *testing.M) int {

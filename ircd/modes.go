@@ -135,6 +135,23 @@ func (s *Server) channelMode(c *Client, m *irc.Message) {
 			appliedArgs = append(appliedArgs, arg)
 		}
 	}
+	// param takes a mode's parameter: 461 when a required one is missing,
+	// silently dropped past MODES parameter modes, refused for non-ops.
+	param := func(required bool) (string, bool) {
+		arg, ok := nextArg()
+		if !ok && required {
+			c.numeric(errNeedMoreParams, "MODE", "Not enough parameters")
+			return "", false
+		}
+		if paramModes++; paramModes > s.lim.ModesPerCommand {
+			return "", false
+		}
+		if !isOp {
+			deny()
+			return "", false
+		}
+		return arg, true
+	}
 	for i := 0; i < len(m.Params[1]); i++ {
 		l := m.Params[1][i]
 		switch l {
@@ -147,16 +164,12 @@ func (s *Server) channelMode(c *Client, m *irc.Message) {
 		}
 		switch l {
 		case 'b', 'e', 'I':
-			arg, ok := nextArg()
-			if !ok {
+			if len(args) == 0 {
 				s.sendList(c, ch, l)
 				continue
 			}
-			if paramModes++; paramModes > s.lim.ModesPerCommand {
-				continue
-			}
-			if !isOp {
-				deny()
+			arg, ok := param(true)
+			if !ok {
 				continue
 			}
 			list := ch.listFor(l)
@@ -183,16 +196,8 @@ func (s *Server) channelMode(c *Client, m *irc.Message) {
 			}
 			emit(l, mask, true)
 		case 'o', 'v':
-			arg, ok := nextArg()
+			arg, ok := param(true)
 			if !ok {
-				c.numeric(errNeedMoreParams, "MODE", "Not enough parameters")
-				continue
-			}
-			if paramModes++; paramModes > s.lim.ModesPerCommand {
-				continue
-			}
-			if !isOp {
-				deny()
 				continue
 			}
 			t := s.st.nicks[Fold(arg)]
@@ -219,50 +224,48 @@ func (s *Server) channelMode(c *Client, m *irc.Message) {
 			}
 			emit(l, t.nick, true)
 		case 'k':
-			arg, ok := nextArg()
-			if add && !ok {
-				c.numeric(errNeedMoreParams, "MODE", "Not enough parameters")
+			// -k takes (and ignores) a parameter when one is given
+			arg, ok := param(add)
+			if !ok {
 				continue
 			}
-			if paramModes++; paramModes > s.lim.ModesPerCommand {
+			if !add {
+				if ch.key != "" {
+					ch.key = ""
+					emit('k', "*", true)
+				}
 				continue
 			}
-			if !isOp {
-				deny()
+			if arg == "" || len(arg) > s.lim.KeyLen || strings.ContainsAny(arg, ", :") {
+				c.numeric(errInvalidKey, ch.name, "Invalid channel key")
 				continue
 			}
-			if add {
-				if arg == "" || len(arg) > s.lim.KeyLen || strings.ContainsAny(arg, ", :") {
-					c.numeric(errInvalidKey, ch.name, "Invalid channel key")
-					continue
-				}
-				if ch.key != "" && ch.key != arg {
-					c.numeric(errKeySet, ch.name, "Channel key already set")
-					continue
-				}
-				if ch.key == arg {
-					continue
-				}
+			if ch.key != "" && ch.key != arg {
+				c.numeric(errKeySet, ch.name, "Channel key already set")
+				continue
+			}
+			if ch.key != arg {
 				ch.key = arg
 				emit('k', arg, true)
-			} else if ch.key != "" {
-				ch.key = ""
-				emit('k', "*", true)
 			}
-		case 'j':
-			if add {
-				arg, ok := nextArg()
-				if !ok {
-					c.numeric(errNeedMoreParams, "MODE", "Not enough parameters")
-					continue
-				}
-				if paramModes++; paramModes > s.lim.ModesPerCommand {
-					continue
-				}
+		case 'j', 'l':
+			if !add {
 				if !isOp {
 					deny()
-					continue
+				} else if l == 'j' && ch.joinLimit != 0 {
+					ch.joinLimit = 0
+					emit('j', "", false)
+				} else if l == 'l' && ch.limit != 0 {
+					ch.limit = 0
+					emit('l', "", false)
 				}
+				continue
+			}
+			arg, ok := param(true)
+			if !ok {
+				continue
+			}
+			if l == 'j' {
 				n, secs, ok := parseJoinThrottle(arg)
 				if !ok {
 					c.numeric(errInvalidModeParam, ch.name, "j", arg, "Invalid join throttle: use count:seconds, e.g. 5:10")
@@ -270,49 +273,16 @@ func (s *Server) channelMode(c *Client, m *irc.Message) {
 				}
 				ch.joinLimit, ch.joinWindow, ch.joinCount = n, time.Duration(secs)*time.Second, 0
 				emit('j', arg, true)
-			} else {
-				if !isOp {
-					deny()
-					continue
-				}
-				if ch.joinLimit != 0 {
-					ch.joinLimit = 0
-					emit('j', "", false)
-				}
+				continue
 			}
-		case 'l':
-			if add {
-				arg, ok := nextArg()
-				if !ok {
-					c.numeric(errNeedMoreParams, "MODE", "Not enough parameters")
-					continue
-				}
-				if paramModes++; paramModes > s.lim.ModesPerCommand {
-					continue
-				}
-				if !isOp {
-					deny()
-					continue
-				}
-				n, err := strconv.Atoi(arg)
-				if err != nil || n <= 0 || n > 1<<20 {
-					c.numeric(errInvalidModeParam, ch.name, "l", arg, "Invalid limit")
-					continue
-				}
-				if ch.limit == n {
-					continue
-				}
+			n, err := strconv.Atoi(arg)
+			if err != nil || n <= 0 || n > 1<<20 {
+				c.numeric(errInvalidModeParam, ch.name, "l", arg, "Invalid limit")
+				continue
+			}
+			if ch.limit != n {
 				ch.limit = n
 				emit('l', strconv.Itoa(n), true)
-			} else {
-				if !isOp {
-					deny()
-					continue
-				}
-				if ch.limit != 0 {
-					ch.limit = 0
-					emit('l', "", false)
-				}
 			}
 		default:
 			f, ok := flagFor(l)

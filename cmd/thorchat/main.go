@@ -9,6 +9,12 @@
 //	        [-host NAME] [-port P] [-socks 127.0.0.1:9050] [-nick N]
 //	    log in with THORCHAT-SECP256K1 and print the account; on refusal
 //	    print the server's numeric and reason and exit 1
+//	thorchat enroll (-key FILE | -sign-cmd CMD) -addr ONION:6667 -socks 127.0.0.1:9050
+//	        [-weechat-key PATH [-label L]] [-token LABEL] [-ttl 30d] [-nick N]
+//	        [-revoke LABEL] [-list]
+//	    log in with the account key and enrol device credentials for stock
+//	    clients (a P-256 key for weechat, a PLAIN token for irssi and bots),
+//	    then print the client set-up to paste
 //
 // -sign-cmd keeps the key out of this process; the command's contract is
 // in the documentation of package client.
@@ -29,6 +35,9 @@ const usage = `usage:
   thorchat whoami (-key FILE | -sign-cmd CMD)
   thorchat login (-key FILE | -sign-cmd CMD) -addr HOST:PORT [-host NAME] [-port P]
                  [-socks 127.0.0.1:9050] [-nick N] [-timeout 60s]
+  thorchat enroll (-key FILE | -sign-cmd CMD) -addr ONION:6667 [-socks 127.0.0.1:9050]
+                  [-weechat-key PATH [-label L]] [-token LABEL] [-ttl 30d] [-nick N]
+                  [-revoke LABEL] [-list]
 Run "thorchat COMMAND -h" for a command's flags.
 `
 
@@ -45,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdWhoami(args[1:], stdout, stderr)
 	case "login":
 		return cmdLogin(args[1:], stdout, stderr)
+	case "enroll":
+		return cmdEnroll(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
