@@ -527,9 +527,8 @@ func (s *Server) handleKick(c *Client, m *irc.Message) {
 		targets = targets[:s.lim.MaxTargets]
 	}
 	for _, nick := range targets {
-		t := s.st.nicks[Fold(nick)]
-		if t == nil || !t.registered {
-			c.numeric(errNoSuchNick, nick, "No such nick/channel")
+		t := s.findUser(c, nick)
+		if t == nil {
 			continue
 		}
 		if !isMember(ch, t) {
@@ -543,9 +542,8 @@ func (s *Server) handleKick(c *Client, m *irc.Message) {
 }
 
 func (s *Server) handleInvite(c *Client, m *irc.Message) {
-	t := s.st.nicks[Fold(m.Params[0])]
-	if t == nil || !t.registered {
-		c.numeric(errNoSuchNick, m.Params[0], "No such nick/channel")
+	t := s.findUser(c, m.Params[0])
+	if t == nil {
 		return
 	}
 	ch := s.st.channels[Fold(m.Params[1])]

@@ -18,9 +18,8 @@ func (s *Server) handleMode(c *Client, m *irc.Message) {
 }
 
 func (s *Server) userMode(c *Client, m *irc.Message) {
-	t := s.st.nicks[Fold(m.Params[0])]
-	if t == nil || !t.registered {
-		c.numeric(errNoSuchNick, m.Params[0], "No such nick/channel")
+	t := s.findUser(c, m.Params[0])
+	if t == nil {
 		return
 	}
 	if t != c {
@@ -200,9 +199,8 @@ func (s *Server) channelMode(c *Client, m *irc.Message) {
 			if !ok {
 				continue
 			}
-			t := s.st.nicks[Fold(arg)]
-			if t == nil || !t.registered {
-				c.numeric(errNoSuchNick, arg, "No such nick/channel")
+			t := s.findUser(c, arg)
+			if t == nil {
 				continue
 			}
 			tm, tin := ch.members[t]

@@ -72,9 +72,8 @@ func (s *Server) handleKill(c *Client, m *irc.Message) {
 	if !s.requireOper(c) {
 		return
 	}
-	t := s.st.nicks[Fold(m.Params[0])]
-	if t == nil || !t.registered {
-		c.numeric(errNoSuchNick, m.Params[0], "No such nick/channel")
+	t := s.findUser(c, m.Params[0])
+	if t == nil {
 		return
 	}
 	reason := "Killed"

@@ -10,6 +10,17 @@ import (
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// findUser returns the registered client with nick, or tells c 401 and
+// returns nil.
+func (s *Server) findUser(c *Client, nick string) *Client {
+	t := s.st.nicks[Fold(nick)]
+	if t == nil || !t.registered {
+		c.numeric(errNoSuchNick, nick, "No such nick/channel")
+		return nil
+	}
+	return t
+}
+
 // sharesChannel reports whether a and b have a channel in common.
 func sharesChannel(a, b *Client) bool {
 	if len(a.channels) > len(b.channels) {
