@@ -19,7 +19,7 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stor
 	}
 	db, err := store.Open(ctx, cfg.Store.Path, store.Options{Logger: log})
 	if err != nil {
-		return nil, fmt.Errorf("store.path: %w", err)
+		return nil, fmt.Errorf("store.path %s: %w", cfg.Store.Path, err)
 	}
 	return db, nil
 }

@@ -189,13 +189,18 @@ func TestRegisteredChannelSurvivesRestart(t *testing.T) {
 	b.join("#open", "")
 	b.expectChanServMode("#open", "+o", "bob")
 
-	// +i and +k are enforced after the restart too
+	// +i and +k are enforced after the restart too, except for accounts
+	// with op access, which pass them
 	anon := dial(t, d2.addr, "anon", nil)
 	anon.send("JOIN #keep sekrit")
 	anon.expect("473", nil)
+	dave := newKey(t)
+	d := dial(t, d2.addr, "dave", dave)
+	d.send("JOIN #keep wrong")
+	d.expect("475", nil)
 	b2 := dial(t, d2.addr, "bob2", bob)
 	b2.send("JOIN #keep wrong")
-	b2.expect("475", nil)
+	b2.expectChanServMode("#keep", "+o", "bob2")
 }
 
 // TestChanServDropAndAccessRules covers DROP and who may edit the access
