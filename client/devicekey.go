@@ -9,10 +9,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"runtime"
 )
 
 // MechECDSA is the SASL mechanism of device keys: the client sends its
@@ -78,30 +76,11 @@ func WriteDeviceKeyFile(path string, k *ecdsa.PrivateKey) (err error) {
 // "PRIVATE KEY". Like LoadKeyFile it refuses a file that is not regular or
 // that its group or others may access.
 func LoadDeviceKeyFile(path string) (*ecdsa.PrivateKey, error) {
-	f, err := os.Open(path)
+	data, err := readPrivateFile("device key file", path, maxDeviceKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("device key file: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("device key file: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("device key file %s is not a regular file", path)
-	}
-	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
-		return nil, fmt.Errorf("device key file %s has mode %04o: its group or others may access it; "+
-			"make it private with: chmod 600 %s", path, perm, path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxDeviceKeyFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("device key file %s: %w", path, err)
+		return nil, err
 	}
 	defer clear(data)
-	if len(data) > maxDeviceKeyFile {
-		return nil, fmt.Errorf("device key file %s is over %d bytes: not a key file", path, maxDeviceKeyFile)
-	}
 	k, err := ParseDeviceKeyPEM(data)
 	if err != nil {
 		return nil, fmt.Errorf("device key file %s: %w", path, err)

@@ -16,6 +16,37 @@ import (
 // maxKeyFile bounds what LoadKeyFile reads.
 const maxKeyFile = 1024
 
+// readPrivateFile reads a small secret file (at most limit bytes), refusing
+// one that is not a regular file or that its group or others may access.
+// what names the file in errors ("key file").
+func readPrivateFile(what, path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s %s is not a regular file", what, path)
+	}
+	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
+		return nil, fmt.Errorf("%s %s has mode %04o: its group or others may access it; "+
+			"make it private with: chmod 600 %s", what, path, perm, path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	if int64(len(data)) > limit {
+		clear(data)
+		return nil, fmt.Errorf("%s %s is over %d bytes: not a key file", what, path, limit)
+	}
+	return data, nil
+}
+
 // GenerateKey returns a new random secp256k1 private key.
 func GenerateKey() (*secp256k1.PrivateKey, error) {
 	k, err := secp256k1.GeneratePrivateKey()
@@ -29,30 +60,11 @@ func GenerateKey() (*secp256k1.PrivateKey, error) {
 // characters, white space around them ignored. It refuses a file that
 // is not a regular file or that its group or others may access.
 func LoadKeyFile(path string) (*secp256k1.PrivateKey, error) {
-	f, err := os.Open(path)
+	data, err := readPrivateFile("key file", path, maxKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("key file: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("key file: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("key file %s is not a regular file", path)
-	}
-	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
-		return nil, fmt.Errorf("key file %s has mode %04o: its group or others may access it; "+
-			"make it private with: chmod 600 %s", path, perm, path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("key file %s: %w", path, err)
+		return nil, err
 	}
 	defer clear(data)
-	if len(data) > maxKeyFile {
-		return nil, fmt.Errorf("key file %s is over %d bytes: not a key file", path, maxKeyFile)
-	}
 	raw, err := hex.DecodeString(strings.TrimSpace(string(data)))
 	defer clear(raw)
 	if err != nil || len(raw) != 32 {
