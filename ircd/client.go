@@ -33,7 +33,8 @@ type Client struct {
 	noCTCP         bool                 // +T: no CTCP but ACTION
 	wallops        bool                 // +w
 	accept         map[string]struct{}  // accepted accounts and folded nicks
-	gNotified      map[string]time.Time // +g: senders told about, per minute
+	gNotified      map[string]time.Time // +g: senders this user heard about (718), per minute
+	gTold          map[string]time.Time // +g targets that told this user (716), per minute
 	registered     bool
 	gone           bool
 	gotUser        bool

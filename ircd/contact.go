@@ -186,6 +186,19 @@ func (s *Server) acceptTarget(arg string) string {
 	return Fold(arg)
 }
 
+// rateOK reports whether key may be notified at now (at most once a
+// minute), recording it; the map is bounded (cleared at 64 keys).
+func rateOK(m *map[string]time.Time, key string, now time.Time) bool {
+	if last, ok := (*m)[key]; ok && now.Sub(last) < time.Minute {
+		return false
+	}
+	if *m == nil || len(*m) >= 64 {
+		*m = map[string]time.Time{}
+	}
+	(*m)[key] = now
+	return true
+}
+
 func isCTCP(text string) bool { return len(text) > 0 && text[0] == 1 }
 
 func isAction(text string) bool { return strings.HasPrefix(text, "\x01ACTION") }
@@ -212,16 +225,14 @@ func (s *Server) privateAllowed(c, t *Client, cmd, text string) bool {
 	}
 	if t.callerID && !t.accepts(c) {
 		now := s.clock.Now()
-		key := acceptKey(c)
-		if last, ok := t.gNotified[key]; !ok || now.Sub(last) >= time.Minute {
-			if t.gNotified == nil || len(t.gNotified) >= 64 {
-				t.gNotified = map[string]time.Time{}
-			}
-			t.gNotified[key] = now
-			if !notice {
-				c.numeric(errTargUModeG, t.nick, "is in +g mode (server-side ignore)")
-				c.numeric(rplTargNotify, t.nick, "has been informed that you messaged them")
-			}
+		// the sender is told (716/717) once a minute per target, on PRIVMSG
+		// only, so a NOTICE cannot use up the sender's answer
+		if !notice && rateOK(&c.gTold, acceptKey(t), now) {
+			c.numeric(errTargUModeG, t.nick, "is in +g mode (server-side ignore)")
+			c.numeric(rplTargNotify, t.nick, "has been informed that you messaged them")
+		}
+		// the target hears (718) at most once a minute per sender
+		if rateOK(&t.gNotified, acceptKey(c), now) {
 			t.numeric(rplUModeGMsg, c.nick, c.user+"@"+c.host, "is messaging you, and you have user mode +g set. Use /ACCEPT "+c.nick+" to allow them.")
 		}
 		return false

@@ -220,6 +220,7 @@ func TestCallerIDNotices(t *testing.T) {
 		{"59s later: still silence", 59 * time.Second, b, "PRIVMSG alice :four", "", ""},
 		{"a minute later: told again", time.Second, b, "PRIVMSG alice :five", "716 717", "bob"},
 		{"a NOTICE a minute later tells only the target", time.Minute, c, "NOTICE alice :six", "", "carol"},
+		{"a PRIVMSG after that NOTICE still tells the sender", 0, c, "PRIVMSG alice :seven", "716 717", ""},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
