@@ -5,7 +5,7 @@ CONFIG    ?= config.example.toml
 PKGS      := ./...
 GOFLAGS_T ?= -race -count=1 -timeout 20m
 
-.PHONY: all build test vet fmt-check run demo bench fuzz clean ensure-tor go-chat
+.PHONY: all build test vet fmt-check run demo bench fuzz clean ensure-tor go-chat load
 
 all: build
 
@@ -48,6 +48,12 @@ demo: build ensure-tor
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./...
+
+# make load: the load tool (cmd/thorchat-load) against a throw-away daemon,
+# each pinned to its own core (scripts/bench.sh, docs/performance.md).
+# LOAD_ARGS passes flags, e.g. LOAD_ARGS='-scenario flood'.
+load: build
+	scripts/bench.sh $(LOAD_ARGS)
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseLine -fuzztime 30s ./ircd/

@@ -207,7 +207,9 @@ func isAction(text string) bool { return strings.HasPrefix(text, "\x01ACTION") }
 // private message from c. It tells the sender (unless it is a NOTICE) and
 // returns false when the message must not be delivered.
 func (s *Server) privateAllowed(c, t *Client, cmd, text string) bool {
-	notice := cmd == "NOTICE"
+	// only a PRIVMSG gets error replies; a TAGMSG (typing, reactions) is
+	// dropped without any notice at all
+	notice := cmd != "PRIVMSG"
 	if c.oper || c == t {
 		return true
 	}
@@ -232,7 +234,7 @@ func (s *Server) privateAllowed(c, t *Client, cmd, text string) bool {
 			c.numeric(rplTargNotify, t.nick, "has been informed that you messaged them")
 		}
 		// the target hears (718) at most once a minute per sender
-		if rateOK(&t.gNotified, acceptKey(c), now) {
+		if cmd != "TAGMSG" && rateOK(&t.gNotified, acceptKey(c), now) {
 			t.numeric(rplUModeGMsg, c.nick, c.user+"@"+c.host, "is messaging you, and you have user mode +g set. Use /ACCEPT "+c.nick+" to allow them.")
 		}
 		return false

@@ -12,11 +12,21 @@ type Targets struct {
 	MaxBytesPerIdleClient  float64 `json:"max_bytes_per_idle_client"`
 	MinRegistrationsPerSec float64 `json:"min_registrations_per_second"`
 	MinDeliveriesPerSec    float64 `json:"min_deliveries_per_second"`
+	// Flood isolation: the calm clients' p99 with flooding (or pacing)
+	// may be at most FloodP99Factor × the baseline p99 + FloodP99SlackMicros
+	// — "within noise" of the no-flood case.
+	FloodP99Factor      float64 `json:"flood_p99_max_factor"`
+	FloodP99SlackMicros float64 `json:"flood_p99_slack_us"`
+	// MinLoginsPerSec is for returning-account SASL logins.
+	MinLoginsPerSec float64 `json:"min_returning_logins_per_second"`
 }
 
 // DefaultTargets are ThorChat's performance targets (2 cores).
 func DefaultTargets() Targets {
-	return Targets{MaxBytesPerIdleClient: 8 << 10, MinRegistrationsPerSec: 5000, MinDeliveriesPerSec: 500000}
+	return Targets{
+		MaxBytesPerIdleClient: 8 << 10, MinRegistrationsPerSec: 5000, MinDeliveriesPerSec: 500000,
+		FloodP99Factor: 1.5, FloodP99SlackMicros: 1000, MinLoginsPerSec: 5000,
+	}
 }
 
 // Report is the outcome of one run of the load tool.
@@ -28,6 +38,8 @@ type Report struct {
 	Idle     *IdleResult         `json:"idle,omitempty"`
 	Register *RegisterResult     `json:"register,omitempty"`
 	Fanout   *FanoutResult       `json:"fanout,omitempty"`
+	Flood    *FloodResult        `json:"flood,omitempty"`
+	Login    *LoginResult        `json:"login,omitempty"`
 	CPU      map[string]CPUUsage `json:"cpu"`
 	Targets  Targets             `json:"targets"`
 	Pass     map[string]bool     `json:"pass"`
@@ -55,6 +67,32 @@ func (r *Report) Judge() {
 	if r.Fanout != nil {
 		r.Pass["fanout"] = r.Fanout.Delivered == r.Fanout.Sent && r.Fanout.DeliveriesPerSecond >= t.MinDeliveriesPerSec
 	}
+	if f := r.Flood; f != nil {
+		r.Pass["flood"] = judgeFlood(f, t)
+	}
+	if l := r.Login; l != nil {
+		r.Pass["login"] = l.Returning.Failures == 0 && l.Returning.Logins > 0 && l.Returning.PerSecond >= t.MinLoginsPerSec
+	}
+}
+
+// judgeFlood: every calm message reached its receiver, the flood and pace
+// phases' p99 (pooled over the rounds) are within the allowance of the
+// baseline's, the flooders (if any) were disconnected for excess flood,
+// and no pacer was.
+func judgeFlood(f *FloodResult, t Targets) bool {
+	base := f.Phase(PhaseBaseline)
+	if base == nil || f.Phase(PhaseFlood) == nil || base.Deliveries == 0 {
+		return false
+	}
+	for _, ph := range f.Pooled {
+		if ph.Deliveries != ph.Expected {
+			return false
+		}
+		if ph.P99Micros > t.FloodP99Factor*base.P99Micros+t.FloodP99SlackMicros {
+			return false
+		}
+	}
+	return (f.Flooders == 0 || f.FloodKilled > 0) && f.PacersKilled == 0
 }
 
 // WriteText writes the human-readable summary.
@@ -100,10 +138,35 @@ func (r *Report) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "          %.1f deliveries per server write()\n", float64(f.Deliveries)/float64(f.CPU.ServerWrites))
 		}
 	}
+	if f := r.Flood; f != nil {
+		r.writeFlood(w, f, verdict("flood"))
+	}
+	if l := r.Login; l != nil {
+		fmt.Fprintf(w, "login:    %d accounts, %d at a time; a login is connect, CAP, THORCHAT-SECP256K1 with a real signature, end of MOTD\n",
+			l.Accounts, l.Concurrency)
+		for _, ph := range []struct {
+			name string
+			p    LoginPhase
+		}{{"first-time", l.FirstTime}, {"returning", l.Returning}} {
+			p := ph.p
+			fmt.Fprintf(w, "          %-10s %d logins (%d failed) in %.2fs: %.0f logins/s   latency p50 %.0f us  p99 %.0f us  max %.0f us\n",
+				ph.name, p.Logins, p.Failures, p.Seconds, p.PerSecond, p.P50Micros, p.P99Micros, p.MaxMicros)
+			fmt.Fprintf(w, "                     CPU per login: server %.0f us, load tool %.0f us; server %3.0f%% of a core (waited for a CPU %3.0f%%), load tool %3.0f%% (waited %3.0f%%)\n",
+				p.ServerCPUMicros, p.LoadCPUMicros, 100*p.CPU.Server, 100*p.CPU.ServerRunWait, 100*p.CPU.Load, 100*p.CPU.LoadRunWait)
+		}
+		fmt.Fprintf(w, "          returning logins/s target >= %.0f   %s\n", r.Targets.MinLoginsPerSec, verdict("login"))
+	}
 	for _, k := range []string{"idle", "register", "fanout"} {
 		if u, ok := r.CPU[k]; ok {
 			fmt.Fprintf(w, "cpu:      %-8s server %3.0f%% of a core (waited for a CPU %3.0f%%), load tool %3.0f%% (waited %3.0f%%) over %.1fs; server syscalls: %d reads, %d writes\n",
 				k, 100*u.Server, 100*u.ServerRunWait, 100*u.Load, 100*u.LoadRunWait, u.Seconds, u.ServerReads, u.ServerWrites)
+		}
+	}
+	if f := r.Flood; f != nil {
+		for _, ph := range f.Pooled {
+			u := ph.CPU
+			fmt.Fprintf(w, "cpu:      %-8s server %3.0f%% of a core (waited for a CPU %3.0f%%), load tool %3.0f%% (waited %3.0f%%) over %.1fs; server syscalls: %d reads, %d writes\n",
+				ph.Name, 100*u.Server, 100*u.ServerRunWait, 100*u.Load, 100*u.LoadRunWait, u.Seconds, u.ServerReads, u.ServerWrites)
 		}
 	}
 	for _, e := range r.Errors {
@@ -122,6 +185,38 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
+}
+
+func (r *Report) writeFlood(w io.Writer, f *FloodResult, verdict string) {
+	fmt.Fprintf(w, "flood:    %d calm pairs (sender -> receiver, a channel each), one message every %.2fs each; %d noise members in #noise and #pace\n",
+		f.Calm, f.CalmInterval, f.NoiseMembers)
+	for _, ph := range f.Phases {
+		fmt.Fprintf(w, "          round %d %-8s %5d sent, %5d received   latency p50 %.0f us  p99 %.0f us  max %.0f us   server CPU %.0f%%, host steal %.1f%%\n",
+			ph.Round, ph.Name, ph.Sent, ph.Deliveries, ph.P50Micros, ph.P99Micros, ph.MaxMicros, 100*ph.CPU.Server, 100*ph.CPU.Steal)
+	}
+	for _, ph := range f.Pooled {
+		fmt.Fprintf(w, "          all     %-8s %5d sent, %5d received   latency p50 %.0f us  p99 %.0f us  max %.0f us   (p99 of the rounds %.0f..%.0f us)\n",
+			ph.Name, ph.Sent, ph.Deliveries, ph.P50Micros, ph.P99Micros, ph.MaxMicros, ph.RoundP99MinMicros, ph.RoundP99MaxMicros)
+	}
+	if base := f.Phase(PhaseBaseline); base != nil {
+		fmt.Fprintf(w, "          allowed p99 <= %.1f x baseline + %.0f us = %.0f us   %s\n",
+			r.Targets.FloodP99Factor, r.Targets.FloodP99SlackMicros,
+			r.Targets.FloodP99Factor*base.P99Micros+r.Targets.FloodP99SlackMicros, verdict)
+	}
+	fmt.Fprintf(w, "          %d flooder(s): %d connections (%d refused at connect), %d closed with Excess flood, %d otherwise\n",
+		f.Flooders, f.FloodConns, f.FloodRefused, f.FloodKilled, f.FloodOther)
+	fmt.Fprintf(w, "          flooder lines: %d taken by the sockets (most never read by the server), %d delivered to each noise member\n",
+		f.FloodWritten, f.FloodReceived)
+	fmt.Fprintf(w, "          first write -> disconnected: first %.1f ms, p50 %.1f ms, max %.1f ms\n",
+		f.FirstKillMs, f.KillP50Ms, f.KillMaxMs)
+	if f.Pacers > 0 {
+		how := "all at the same instants"
+		if f.PaceStagger {
+			how = "staggered"
+		}
+		fmt.Fprintf(w, "          %d pacers in #pace at the limit (%s): %d lines sent, %d delivered to each noise member, %d disconnected\n",
+			f.Pacers, how, f.PaceSent, f.PaceReceived, f.PacersKilled)
+	}
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }

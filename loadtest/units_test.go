@@ -161,6 +161,12 @@ func TestProcParsers(t *testing.T) {
 		{"schedstat", func() (int64, error) { d, err := parseSchedstat([]byte("1123123 115807 1\n")); return int64(d), err }, 115807, false},
 		{"schedstat short", func() (int64, error) { d, err := parseSchedstat([]byte("1123123\n")); return int64(d), err }, 0, true},
 		{"stat no name", func() (int64, error) { d, err := parseStatCPU([]byte("garbage")); return int64(d), err }, 0, true},
+		{"steal", func() (int64, error) {
+			d, err := parseSteal([]byte("cpu  313503 0 103931 689075 3217 0 13768 28766 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n"))
+			return int64(d), err
+		}, int64(28766 * clockTick), false},
+		{"steal missing", func() (int64, error) { d, err := parseSteal([]byte("cpu  1 2 3 4 5 6 7\n")); return int64(d), err }, 0, true},
+		{"steal not the cpu line", func() (int64, error) { d, err := parseSteal([]byte("intr 1 2 3 4 5 6 7 8 9\n")); return int64(d), err }, 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

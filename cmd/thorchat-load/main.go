@@ -1,7 +1,11 @@
 // Command thorchat-load is ThorChat's load generator. It runs in its own
 // process against a running daemon on a loopback address and reports,
 // for the server process, memory per idle registered client, registrations
-// per second and channel fan-out throughput and latency.
+// per second, channel fan-out throughput and latency, and (scenario
+// flood, against a daemon with its default throttling) the latency of
+// well-behaved clients while others flood, and (scenario login, against
+// a daemon with its account store and a raised login_rate) SASL logins
+// per second with real secp256k1 signatures.
 //
 //	taskset -c 0 bin/thorchatd -config bench.toml &
 //	taskset -c 1 thorchat-load -addr 127.0.0.1:16667 -server-pid $! -scenario all
@@ -48,6 +52,20 @@ type options struct {
 	strict        bool
 	jsonPath      string
 	verbose       bool
+	calm          int
+	calmInterval  time.Duration
+	noiseMembers  int
+	flooders      int
+	reconnect     bool
+	pacers        int
+	paceRate      float64
+	paceBurst     int
+	paceStagger   bool
+	rounds        int
+	phase         time.Duration
+	accounts      int
+	logins        int
+	loginHost     string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -56,16 +74,30 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:16667", "server address (loopback only)")
 	fs.IntVar(&o.serverPID, "server-pid", 0, "PID of the server process, for VmRSS (0: no memory figures)")
-	fs.StringVar(&o.scenario, "scenario", "all", "idle, register, fanout or all")
+	fs.StringVar(&o.scenario, "scenario", "all", "idle, register, fanout, all (those three), flood (needs a throttling server) or login (needs a raised login_rate)")
 	fs.IntVar(&o.clients, "clients", 5000, "idle: registered idle clients")
 	fs.DurationVar(&o.settle, "settle", 5*time.Second, "idle: wait before reading the server's RSS (read again 2s later)")
 	fs.IntVar(&o.registrations, "registrations", 20000, "register: total registrations")
-	fs.IntVar(&o.concurrency, "concurrency", 100, "register: connections registering at once")
+	fs.IntVar(&o.concurrency, "concurrency", 100, "register: connections registering at once (login: default 64)")
 	fs.IntVar(&o.members, "members", 500, "fanout: receiving channel members")
 	fs.IntVar(&o.inflight, "inflight", 50, "fanout: messages not yet received by every member, at most")
 	fs.IntVar(&o.messages, "messages", 20000, "fanout: messages to send at most")
 	fs.DurationVar(&o.duration, "duration", 20*time.Second, "fanout: stop sending after this long")
-	fs.IntVar(&o.pad, "pad", 40, "fanout: filler bytes in each message text (0..400)")
+	fs.DurationVar(&o.phase, "phase", 10*time.Second, "flood: length of each phase")
+	fs.IntVar(&o.pad, "pad", 40, "fanout, flood: filler bytes in each message text (0..400)")
+	fs.IntVar(&o.calm, "calm", 100, "flood: well-behaved sender/receiver pairs, a channel each")
+	fs.DurationVar(&o.calmInterval, "calm-interval", time.Second, "flood: each calm sender sends one message this often")
+	fs.IntVar(&o.noiseMembers, "noise-members", 5, "flood: plain members of the flooded channel")
+	fs.IntVar(&o.flooders, "flooders", 1, "flood: clients writing PRIVMSGs as fast as their sockets take them (0: none)")
+	fs.BoolVar(&o.reconnect, "reconnect", true, "flood: a disconnected flooder connects again at once")
+	fs.IntVar(&o.pacers, "pacers", 100, "flood: clients sending at exactly the throttle's allowance in a third phase (0: none)")
+	fs.Float64Var(&o.paceRate, "pace-rate", 2, "flood: the server's [flood] rate, the pacers' pace")
+	fs.IntVar(&o.paceBurst, "pace-burst", 10, "flood: the server's [flood] burst, the pacers' first write")
+	fs.IntVar(&o.accounts, "accounts", 2000, "login: accounts (keys), each created by a first login")
+	fs.IntVar(&o.logins, "logins", 20000, "login: returning-account logins measured")
+	fs.StringVar(&o.loginHost, "login-host", "", "login: the host the server's listener is configured with (default: the host of -addr)")
+	fs.IntVar(&o.rounds, "rounds", 3, "flood: repeat the phases this often (1..20), so the baseline rounds show the noise")
+	fs.BoolVar(&o.paceStagger, "pace-stagger", false, "flood: spread the pacers' sends evenly (default: all at the same instants)")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "hard limit for the whole run")
 	fs.BoolVar(&o.keepIdle, "keep-idle", false, "all: keep the idle clients connected during register and fanout")
 	fs.BoolVar(&o.strict, "strict", false, "exit 4 when a target is missed")
@@ -78,9 +110,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	switch o.scenario {
-	case "idle", "register", "fanout", "all":
+	case "idle", "register", "fanout", "all", "flood", "login":
 	default:
-		return o, fmt.Errorf("-scenario %q: want idle, register, fanout or all", o.scenario)
+		return o, fmt.Errorf("-scenario %q: want idle, register, fanout, all, flood or login", o.scenario)
+	}
+	if o.scenario == "login" {
+		concurrencySet := false
+		fs.Visit(func(f *flag.Flag) { concurrencySet = concurrencySet || f.Name == "concurrency" })
+		if !concurrencySet {
+			o.concurrency = 64
+		}
 	}
 	if err := loadtest.CheckLoopback(o.addr); err != nil {
 		return o, fmt.Errorf("-addr: %w", err)
@@ -89,13 +128,21 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		name string
 		n    int
 	}{{"clients", o.clients}, {"registrations", o.registrations}, {"concurrency", o.concurrency},
-		{"members", o.members}, {"inflight", o.inflight}, {"messages", o.messages}} {
+		{"members", o.members}, {"inflight", o.inflight}, {"messages", o.messages},
+		{"calm", o.calm}, {"noise-members", o.noiseMembers},
+		{"accounts", o.accounts}, {"logins", o.logins}} {
 		if v.n <= 0 || v.n > 1_000_000 {
 			return o, fmt.Errorf("-%s %d: want 1..1000000", v.name, v.n)
 		}
 	}
 	if o.timeout <= 0 || o.duration <= 0 || o.settle < 0 {
 		return o, errors.New("-timeout and -duration must be positive, -settle not negative")
+	}
+	if o.rounds < 1 || o.rounds > 20 {
+		return o, fmt.Errorf("-rounds %d: want 1..20", o.rounds)
+	}
+	if o.calmInterval <= 0 || o.phase <= 0 || o.pacers < 0 || o.flooders < 0 || o.paceRate <= 0 || o.paceBurst <= 0 {
+		return o, errors.New("-calm-interval, -phase, -pace-rate and -pace-burst must be positive, -pacers and -flooders not negative")
 	}
 	return o, nil
 }
@@ -130,6 +177,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	need := uint64(o.concurrency + o.members + 256)
 	if want("idle") {
 		need += uint64(o.clients)
+	}
+	if o.scenario == "flood" {
+		need += uint64(o.calm + o.noiseMembers + o.flooders + o.pacers)
 	}
 	if _, err := loadtest.RaiseNoFile(need); err != nil {
 		fmt.Fprintln(stderr, "thorchat-load:", err)
@@ -176,6 +226,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 		})
 		rep.Fanout = &res
 		rep.CPU["fanout"] = res.CPU
+		if err != nil {
+			note(err)
+		}
+	}
+	if o.scenario == "flood" && ctx.Err() == nil {
+		res, err := loadtest.Flood(ctx, loadtest.FloodConfig{
+			Addr: o.addr, Phase: o.phase, Calm: o.calm, CalmInterval: o.calmInterval,
+			NoiseMembers: o.noiseMembers, Flooders: o.flooders, Reconnect: o.reconnect,
+			Pacers: o.pacers, PaceRate: o.paceRate, PaceBurst: o.paceBurst, PaceStagger: o.paceStagger, Rounds: o.rounds, Pad: o.pad,
+			ServerPID: o.serverPID, Logger: log,
+		})
+		rep.Flood = &res
+		if err != nil {
+			note(err)
+		}
+	}
+	if o.scenario == "login" && ctx.Err() == nil {
+		res, err := loadtest.Login(ctx, loadtest.LoginConfig{
+			Addr: o.addr, Host: o.loginHost, Accounts: o.accounts, Logins: o.logins,
+			Concurrency: o.concurrency, ServerPID: o.serverPID, Logger: log,
+		})
+		rep.Login = &res
+		rep.CPU["login"] = res.Returning.CPU
 		if err != nil {
 			note(err)
 		}
