@@ -117,6 +117,12 @@ func (c *Client) readLoop() {
 		if n > 0 {
 			c.deliver(buf, off+n, rc != nil)
 			buf = nil
+			if err == nil && c.closing() {
+				// disconnected (QUIT, Excess flood, KILL…): whatever the
+				// client still sends is not read, so a flooder costs
+				// nothing more once it is gone
+				err = io.EOF
+			}
 		} else if buf != nil && rc != nil {
 			s.bufs.put(buf)
 		}
@@ -245,6 +251,13 @@ func (c *Client) send(b []byte) {
 		c.s.wg.Add(1)
 		go c.writeLoop()
 	}
+}
+
+// closing reports whether the connection is being closed by the server.
+func (c *Client) closing() bool {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	return c.qclosed
 }
 
 // closeGrace bounds how long a closing connection may take to take its

@@ -151,8 +151,8 @@ func (r *Report) WriteText(w io.Writer) {
 			p := ph.p
 			fmt.Fprintf(w, "          %-10s %d logins (%d failed) in %.2fs: %.0f logins/s   latency p50 %.0f us  p99 %.0f us  max %.0f us\n",
 				ph.name, p.Logins, p.Failures, p.Seconds, p.PerSecond, p.P50Micros, p.P99Micros, p.MaxMicros)
-			fmt.Fprintf(w, "                     CPU per login: server %.0f us, load tool %.0f us; server %3.0f%% of a core (waited for a CPU %3.0f%%), load tool %3.0f%% (waited %3.0f%%)\n",
-				p.ServerCPUMicros, p.LoadCPUMicros, 100*p.CPU.Server, 100*p.CPU.ServerRunWait, 100*p.CPU.Load, 100*p.CPU.LoadRunWait)
+			fmt.Fprintf(w, "                     CPU per login: server %.0f us, load tool %.0f us; server %3.0f%% of a core (waited for a CPU %3.0f%%), load tool %3.0f%% (waited %3.0f%%), host steal %.1f%%\n",
+				p.ServerCPUMicros, p.LoadCPUMicros, 100*p.CPU.Server, 100*p.CPU.ServerRunWait, 100*p.CPU.Load, 100*p.CPU.LoadRunWait, 100*p.CPU.Steal)
 		}
 		fmt.Fprintf(w, "          returning logins/s target >= %.0f   %s\n", r.Targets.MinLoginsPerSec, verdict("login"))
 	}
