@@ -144,15 +144,6 @@ func startEnv(t testing.TB, o envOptions) *env {
 // stop shuts the server down and closes the store; it is idempotent.
 func (e *env) stop() { e.stopOnce.Do(e.stopFn) }
 
-// do runs f on the server's processing goroutine.
-func (e *env) do(f func()) {
-	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := e.srv.Do(ctx, f); err != nil {
-		e.t.Fatal(err)
-	}
-}
 
 // key returns a deterministic private key for a test identity.
 func key(name string) *secp256k1.PrivateKey {

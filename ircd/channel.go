@@ -72,7 +72,7 @@ type Channel struct {
 	excepts      []listEntry
 	invex        []listEntry
 	members      map[*Client]memberMode
-	invited      map[string]struct{} // folded nicks
+	invited      map[*Client]struct{} // pending invites (the client's invitedTo mirrors them)
 	permanent    bool
 	registered   bool
 	founder      string
@@ -171,15 +171,53 @@ func (ch *Channel) removeMember(s *Server, c *Client) {
 	delete(ch.members, c)
 	delete(c.channels, ch)
 	if len(ch.members) == 0 && !ch.permanent {
-		delete(s.st.channels, ch.folded)
+		s.forgetChannel(ch)
 	}
 }
 
-func (ch *Channel) renameInvites(oldFolded, newFolded string) {
-	if _, ok := ch.invited[oldFolded]; ok {
-		delete(ch.invited, oldFolded)
-		ch.invited[newFolded] = struct{}{}
+// forgetChannel removes a channel from the server with the invites it held.
+func (s *Server) forgetChannel(ch *Channel) {
+	if s.st.channels[ch.folded] == ch {
+		delete(s.st.channels, ch.folded)
 	}
+	for t := range ch.invited {
+		delete(t.invitedTo, ch)
+	}
+	ch.invited = nil
+}
+
+// addInvite records an invite of t to ch. Invites are kept by client, so
+// they follow nick changes and end with the connection; both sides are
+// bounded (the oldest arbitrary entry makes room).
+func (s *Server) addInvite(ch *Channel, t *Client) {
+	if ch.invited == nil {
+		ch.invited = map[*Client]struct{}{}
+	}
+	if t.invitedTo == nil {
+		t.invitedTo = map[*Channel]struct{}{}
+	}
+	if _, ok := ch.invited[t]; ok {
+		return
+	}
+	if len(ch.invited) >= s.lim.MaxListEntries {
+		for old := range ch.invited {
+			removeInvite(ch, old)
+			break
+		}
+	}
+	if len(t.invitedTo) >= s.lim.MaxChannelsPerClient {
+		for old := range t.invitedTo {
+			removeInvite(old, t)
+			break
+		}
+	}
+	ch.invited[t] = struct{}{}
+	t.invitedTo[ch] = struct{}{}
+}
+
+func removeInvite(ch *Channel, t *Client) {
+	delete(ch.invited, t)
+	delete(t.invitedTo, ch)
 }
 
 // broadcast sends msg to every member (except `except`), honouring caps:
@@ -304,7 +342,7 @@ func (s *Server) join(c *Client, name, key string) {
 			return
 		}
 	} else {
-		_, invited := ch.invited[c.folded]
+		_, invited := ch.invited[c]
 		// opers, and accounts with op access on a registered channel, pass
 		// +k, +l, +i and +b
 		override := c.oper || ch.accessMode(c.account)&memberOp != 0
@@ -332,7 +370,7 @@ func (s *Server) join(c *Client, name, key string) {
 			c.numeric(errChannelIsFull, ch.name, "Cannot join channel (channel is at the server's member limit)")
 			return
 		}
-		delete(ch.invited, c.folded)
+		removeInvite(ch, c)
 	}
 	var mode memberMode
 	if ch == nil {
@@ -564,16 +602,7 @@ func (s *Server) handleInvite(c *Client, m *irc.Message) {
 		c.numeric(errChanOPrivsNeeded, ch.name, "You're not channel operator")
 		return
 	}
-	if ch.invited == nil {
-		ch.invited = map[string]struct{}{}
-	}
-	if len(ch.invited) >= s.lim.MaxListEntries {
-		for k := range ch.invited { // forget an arbitrary old invite
-			delete(ch.invited, k)
-			break
-		}
-	}
-	ch.invited[t.folded] = struct{}{}
+	s.addInvite(ch, t)
 	c.numeric(rplInviting, t.nick, ch.name)
 	if t.away != "" {
 		c.numeric(rplAway, t.nick, t.away)

@@ -65,8 +65,8 @@ func (s *Server) chanServ(c *Client, text string) {
 					// channel would act registered until a restart
 					if ch.registered && ch.founder == c.account {
 						ch.registered, ch.permanent, ch.founder, ch.access = false, false, "", nil
-						if len(ch.members) == 0 && s.st.channels[ch.folded] == ch {
-							delete(s.st.channels, ch.folded)
+						if len(ch.members) == 0 {
+							s.forgetChannel(ch)
 						}
 					}
 					say("Could not register " + ch.name + ": " + userError(err))
@@ -108,8 +108,8 @@ func (s *Server) chanServ(c *Client, text string) {
 				return
 			}
 			say(ch.name + " is no longer registered.")
-			if len(ch.members) == 0 && s.st.channels[folded] == ch {
-				delete(s.st.channels, folded)
+			if len(ch.members) == 0 && !ch.registered {
+				s.forgetChannel(ch)
 			}
 		}})
 	case "ACCESS":

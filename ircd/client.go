@@ -43,6 +43,7 @@ type Client struct {
 	caps           capSet
 	away           string
 	channels       map[*Channel]struct{}
+	invitedTo      map[*Channel]struct{} // channels holding an invite for this client
 	signon         time.Time
 	lastActive     time.Time // last PRIVMSG/NOTICE/JOIN…, for WHOIS idle
 	lastRecv       time.Time

@@ -42,9 +42,6 @@ func (s *Server) handleNick(c *Client, m *irc.Message) {
 		msg := newOutMsg(s.clock.Now(), line(c.prefix(), "NICK", nick))
 		c.sendMsg(msg)
 		s.toCommonPeers(c, msg, 0, false)
-		for _, ch := range s.st.channels { // invites follow the client
-			ch.renameInvites(c.folded, folded)
-		}
 	}
 	c.nick, c.folded = nick, folded
 	if !c.registered {

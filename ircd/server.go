@@ -336,14 +336,6 @@ func (s *Server) Do(ctx context.Context, f func()) error {
 	}
 }
 
-// post queues f for the processing goroutine without waiting.
-func (s *Server) post(f func()) {
-	select {
-	case s.calls <- f:
-	case <-s.done:
-	}
-}
-
 // Serve accepts connections on ln until it is closed or the server shuts
 // down. id is the public identity of the listener.
 func (s *Server) Serve(ln net.Listener, id Listener) error {

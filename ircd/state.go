@@ -2,16 +2,15 @@ package ircd
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"runtime/debug"
-	"strings"
 
 	"gopkg.in/irc.v4"
+
+	"github.com/thorchat/thorchat/proxyproto"
 )
 
 // state is everything the processing goroutine owns.
@@ -187,28 +186,18 @@ func parse(ln string) (m *irc.Message, err error) {
 	return irc.ParseMessage(ln)
 }
 
-// parseProxy reads "PROXY TCP6 src dst sport dport": tor's
-// HiddenServiceExportCircuitID puts the circuit ID in the low 32 bits of
-// the source address. The circuit ID is kept for limits, never logged.
+// parseProxy reads tor's PROXY v1 line (HiddenServiceExportCircuitID
+// haproxy), which carries the rendezvous circuit ID. "PROXY UNKNOWN" is
+// accepted with no circuit. The circuit ID is kept for limits, never logged.
 func (s *Server) parseProxy(c *Client, ln []byte) bool {
-	f := strings.Fields(string(ln))
-	if len(f) < 2 || f[0] != "PROXY" {
-		return false
-	}
-	if f[1] == "UNKNOWN" {
+	if string(ln) == "PROXY UNKNOWN" {
 		return true
 	}
-	if len(f) != 6 || (f[1] != "TCP6" && f[1] != "TCP4") {
-		return false
-	}
-	src, err := netip.ParseAddr(f[2])
+	id, err := proxyproto.ParseLine(string(ln))
 	if err != nil {
 		return false
 	}
-	if f[1] == "TCP6" {
-		b := src.As16()
-		c.circuit = binary.BigEndian.Uint32(b[12:])
-	}
+	c.circuit = id
 	if c.circuit != 0 {
 		if s.st.circuits[c.circuit] >= s.lim.MaxPerCircuit {
 			s.kill(c, "Too many connections over one Tor circuit")
@@ -325,8 +314,8 @@ func (s *Server) quit(c *Client, reason string, sendError bool) {
 		msg := newOutMsg(s.clock.Now(), line(c.prefix(), "QUIT", reason))
 		s.toCommonPeers(c, msg, 0, false)
 		c.channelsClear()
-		for _, ch := range s.st.channels { // the next holder of the nick is not invited
-			delete(ch.invited, c.folded)
+		for ch := range c.invitedTo { // the next holder of the nick is not invited
+			removeInvite(ch, c)
 		}
 		if c.oper {
 			s.st.opers--

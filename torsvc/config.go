@@ -71,7 +71,7 @@ type Config struct {
 	MaxStreamsCloseCircuit bool `toml:"max_streams_close_circuit"`
 	// ExportCircuitID makes tor write a PROXY protocol v1 line carrying the
 	// rendezvous circuit ID before each stream (HiddenServiceExportCircuitID
-	// haproxy); read it with ReadProxyHeader. Service.ExportsCircuitID tells
+	// haproxy); read it with proxyproto.ReadHeader. Service.ExportsCircuitID tells
 	// whether the tor in use does it.
 	ExportCircuitID bool `toml:"export_circuit_id"`
 }

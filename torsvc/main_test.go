@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thorchat/thorchat/proxyproto"
 	"github.com/thorchat/thorchat/torsvc/tortest"
 )
 
@@ -140,7 +141,7 @@ func (e *echoServer) serve() {
 			_ = c.SetDeadline(time.Now().Add(time.Minute))
 			br := bufio.NewReader(c)
 			if e.proxy {
-				id, err := ReadProxyHeader(br)
+				id, err := proxyproto.ReadHeader(br)
 				e.mu.Lock()
 				e.ids, e.errs = append(e.ids, id), append(e.errs, err)
 				e.mu.Unlock()

@@ -102,7 +102,7 @@ func (s *Service) Accepted() []string {
 
 // ExportsCircuitID reports whether tor writes a PROXY protocol v1 line before
 // each stream (HiddenServiceExportCircuitID haproxy), which the daemon must
-// then read with ReadProxyHeader. Only embedded mode can set it; in control
+// then read with proxyproto.ReadHeader. Only embedded mode can set it; in control
 // mode it is false.
 func (s *Service) ExportsCircuitID() bool {
 	s.mu.Lock()
