@@ -144,7 +144,6 @@ func startEnv(t testing.TB, o envOptions) *env {
 // stop shuts the server down and closes the store; it is idempotent.
 func (e *env) stop() { e.stopOnce.Do(e.stopFn) }
 
-
 // key returns a deterministic private key for a test identity.
 func key(name string) *secp256k1.PrivateKey {
 	h := sha256.Sum256([]byte("thorchat accounts test key " + name))

@@ -59,4 +59,3 @@ func FuzzReadHeader(f *testing.F) {
 		}
 	})
 }
-
