@@ -41,36 +41,42 @@ func openFileAccepts(path string) (*fileAccepts, error) {
 
 // commit writes the lists durably; f.mu is held.
 func (f *fileAccepts) commit() error {
-	b, err := json.Marshal(f.lists)
+	return writeJSONDurably(f.path, f.lists)
+}
+
+// writeJSONDurably replaces path with v as JSON: temp file, fsync, rename,
+// directory fsync (what the test stores need to be real stores).
+func writeJSONDurably(path string, v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("encode accept lists: %w", err)
+		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	tmp := f.path + ".tmp"
+	tmp := path + ".tmp"
 	w, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return fmt.Errorf("write accept lists: %w", err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if _, err := w.Write(b); err != nil {
 		w.Close()
-		return fmt.Errorf("write accept lists: %w", err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := w.Sync(); err != nil {
 		w.Close()
-		return fmt.Errorf("sync accept lists: %w", err)
+		return fmt.Errorf("sync %s: %w", path, err)
 	}
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("close accept lists: %w", err)
+		return fmt.Errorf("close %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, f.path); err != nil {
-		return fmt.Errorf("replace accept lists: %w", err)
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("replace %s: %w", path, err)
 	}
-	d, err := os.Open(filepath.Dir(f.path))
+	d, err := os.Open(filepath.Dir(path))
 	if err != nil {
-		return fmt.Errorf("sync accept directory: %w", err)
+		return fmt.Errorf("sync directory of %s: %w", path, err)
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync accept directory: %w", err)
+		return fmt.Errorf("sync directory of %s: %w", path, err)
 	}
 	return nil
 }

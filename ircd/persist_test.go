@@ -47,39 +47,7 @@ func (s *jsonChannelStore) read() (map[string]ChannelRecord, error) {
 }
 
 func (s *jsonChannelStore) write(recs map[string]ChannelRecord) error {
-	b, err := json.Marshal(recs)
-	if err != nil {
-		return fmt.Errorf("encode channels: %w", err)
-	}
-	tmp := s.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("write channels: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("write channels: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync channels: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close channels: %w", err)
-	}
-	if err := os.Rename(tmp, s.path); err != nil {
-		return fmt.Errorf("replace channels: %w", err)
-	}
-	d, err := os.Open(filepath.Dir(s.path))
-	if err != nil {
-		return fmt.Errorf("sync channel directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync channel directory: %w", err)
-	}
-	s.commits++
-	return nil
+	return writeJSONDurably(s.path, recs)
 }
 
 func (s *jsonChannelStore) LoadChannels() ([]ChannelRecord, error) {
