@@ -47,7 +47,11 @@ func (s *jsonChannelStore) read() (map[string]ChannelRecord, error) {
 }
 
 func (s *jsonChannelStore) write(recs map[string]ChannelRecord) error {
-	return writeJSONDurably(s.path, recs)
+	if err := writeJSONDurably(s.path, recs); err != nil {
+		return err
+	}
+	s.commits++
+	return nil
 }
 
 func (s *jsonChannelStore) LoadChannels() ([]ChannelRecord, error) {
