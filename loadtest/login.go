@@ -10,8 +10,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
@@ -130,53 +128,20 @@ func Login(ctx context.Context, cfg LoginConfig) (LoginResult, error) {
 
 // loginPhase runs n logins with keys[i % len(keys)].
 func loginPhase(ctx context.Context, cfg LoginConfig, ep sasl.Endpoint, keys []loginKey, n int, nickBase string) (LoginPhase, error) {
-	workers := min(cfg.Concurrency, n)
-	maxFail := int64(max(n/100, 10))
-	var next, ok, failed atomic.Int64
-	var firstErr error
-	var errOnce sync.Once
-	hists := make([]Histogram, workers)
-	var wg sync.WaitGroup
-	cpu := StartCPU(cfg.ServerPID)
-	start := time.Now()
-	for w := range workers {
-		wg.Go(func() {
-			h := &hists[w]
-			lc := &loginConn{lr: newLineReader(nil, 8<<10), ep: ep}
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) || ctx.Err() != nil {
-					return
-				}
-				t0 := time.Now()
-				err := lc.login(ctx, cfg.Addr, keys[int(i)%len(keys)], nickBase+strconv.FormatInt(i, 10))
-				if err != nil {
-					errOnce.Do(func() { firstErr = err })
-					if failed.Add(1) > maxFail {
-						next.Store(int64(n))
-						return
-					}
-					continue
-				}
-				h.Record(time.Since(t0))
-				ok.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	ph := LoginPhase{CPU: cpu.Stop()}
-	var all Histogram
-	for i := range hists {
-		all.Merge(&hists[i])
-	}
-	ph.Logins = int(ok.Load())
-	ph.Failures = int(failed.Load())
-	ph.Seconds = elapsed.Seconds()
-	ph.PerSecond = float64(ph.Logins) / elapsed.Seconds()
-	ph.P50Micros = micros(all.Quantile(0.50))
-	ph.P99Micros = micros(all.Quantile(0.99))
-	ph.MaxMicros = micros(all.Max())
+	st := runWorkers(ctx, n, cfg.Concurrency, cfg.ServerPID, func() func(int64) error {
+		lc := &loginConn{lr: newLineReader(nil, 8<<10), ep: ep}
+		return func(i int64) error {
+			return lc.login(ctx, cfg.Addr, keys[int(i)%len(keys)], nickBase+strconv.FormatInt(i, 10))
+		}
+	})
+	ph := LoginPhase{CPU: st.cpu}
+	ph.Logins = int(st.ok)
+	ph.Failures = int(st.failed)
+	ph.Seconds = st.elapsed.Seconds()
+	ph.PerSecond = float64(ph.Logins) / st.elapsed.Seconds()
+	ph.P50Micros = micros(st.hist.Quantile(0.50))
+	ph.P99Micros = micros(st.hist.Quantile(0.99))
+	ph.MaxMicros = micros(st.hist.Max())
 	if ph.Logins > 0 {
 		ph.ServerCPUMicros = ph.CPU.Server * ph.CPU.Seconds * 1e6 / float64(ph.Logins)
 		ph.LoadCPUMicros = ph.CPU.Load * ph.CPU.Seconds * 1e6 / float64(ph.Logins)
@@ -185,7 +150,7 @@ func loginPhase(ctx context.Context, cfg LoginConfig, ep sasl.Endpoint, keys []l
 		return ph, ctx.Err()
 	}
 	if ph.Failures > 0 {
-		return ph, fmt.Errorf("%d of %d failed, first: %w", ph.Failures, n, firstErr)
+		return ph, fmt.Errorf("%d of %d failed, first: %w", ph.Failures, n, st.firstErr)
 	}
 	return ph, nil
 }

@@ -50,38 +50,79 @@ func Register(ctx context.Context, cfg RegisterConfig) (RegisterResult, error) {
 		cfg.NickBase = "r"
 	}
 	log := orDiscard(cfg.Logger)
-	workers := min(cfg.Concurrency, cfg.Registrations)
-	res := RegisterResult{Concurrency: workers}
-	maxFail := int64(max(cfg.Registrations/100, 10))
+	res := RegisterResult{Concurrency: min(cfg.Concurrency, cfg.Registrations)}
+	st := runWorkers(ctx, cfg.Registrations, cfg.Concurrency, cfg.ServerPID, func() func(int64) error {
+		lr := newLineReader(nil, 16<<10)
+		nick := make([]byte, 0, 32)
+		return func(i int64) error {
+			c, err := dial(ctx, cfg.Addr)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			lr.reset(c)
+			nick = strconv.AppendInt(append(nick[:0], cfg.NickBase...), i, 10)
+			return register(ctx, lr, string(nick))
+		}
+	})
+	res.CPU = st.cpu
+	if srv := res.CPU.Server * res.CPU.Seconds; srv > 0 {
+		res.PerServerCPUSecond = float64(st.ok) / srv
+	}
+	res.Registrations = int(st.ok)
+	res.Failures = int(st.failed)
+	res.Seconds = st.elapsed.Seconds()
+	res.PerSecond = float64(res.Registrations) / st.elapsed.Seconds()
+	res.P50Micros = micros(st.hist.Quantile(0.50))
+	res.P99Micros = micros(st.hist.Quantile(0.99))
+	res.MaxMicros = micros(st.hist.Max())
+	log.Info("registrations done", "ok", res.Registrations, "failed", res.Failures, "seconds", res.Seconds)
+	if ctx.Err() != nil {
+		return res, fmt.Errorf("register: %w", ctx.Err())
+	}
+	if res.Failures > 0 {
+		return res, fmt.Errorf("register: %d of %d failed, first: %w", res.Failures, cfg.Registrations, st.firstErr)
+	}
+	return res, nil
+}
+
+// workerStats is what runWorkers measured.
+type workerStats struct {
+	ok, failed int64
+	firstErr   error
+	hist       Histogram // latency of the successful attempts
+	elapsed    time.Duration
+	cpu        CPUUsage
+}
+
+// runWorkers makes n attempts on min(concurrency, n) goroutines, each with
+// its own attempt function from newWorker (so it can keep its buffers), and
+// measures them. It stops early after max(n/100, 10) failures or when ctx
+// ends.
+func runWorkers(ctx context.Context, n, concurrency, serverPID int, newWorker func() func(i int64) error) workerStats {
+	workers := min(concurrency, n)
+	maxFail := int64(max(n/100, 10))
 	var next, ok, failed atomic.Int64
-	var firstErr error
+	var st workerStats
 	var errOnce sync.Once
 	hists := make([]Histogram, workers)
 	var wg sync.WaitGroup
-	cpu := StartCPU(cfg.ServerPID)
+	cpu := StartCPU(serverPID)
 	start := time.Now()
 	for w := range workers {
 		wg.Go(func() {
 			h := &hists[w]
-			lr := newLineReader(nil, 16<<10)
-			nick := make([]byte, 0, 32)
+			attempt := newWorker()
 			for {
 				i := next.Add(1) - 1
-				if i >= int64(cfg.Registrations) || ctx.Err() != nil {
+				if i >= int64(n) || ctx.Err() != nil {
 					return
 				}
 				t0 := time.Now()
-				c, err := dial(ctx, cfg.Addr)
-				if err == nil {
-					lr.reset(c)
-					nick = strconv.AppendInt(append(nick[:0], cfg.NickBase...), i, 10)
-					err = register(ctx, lr, string(nick))
-					c.Close()
-				}
-				if err != nil {
-					errOnce.Do(func() { firstErr = err })
+				if err := attempt(i); err != nil {
+					errOnce.Do(func() { st.firstErr = err })
 					if failed.Add(1) > maxFail {
-						next.Store(int64(cfg.Registrations))
+						next.Store(int64(n))
 						return
 					}
 					continue
@@ -92,30 +133,13 @@ func Register(ctx context.Context, cfg RegisterConfig) (RegisterResult, error) {
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	res.CPU = cpu.Stop()
-	if srv := res.CPU.Server * res.CPU.Seconds; srv > 0 {
-		res.PerServerCPUSecond = float64(ok.Load()) / srv
-	}
-	var all Histogram
+	st.elapsed = time.Since(start)
+	st.cpu = cpu.Stop()
 	for i := range hists {
-		all.Merge(&hists[i])
+		st.hist.Merge(&hists[i])
 	}
-	res.Registrations = int(ok.Load())
-	res.Failures = int(failed.Load())
-	res.Seconds = elapsed.Seconds()
-	res.PerSecond = float64(res.Registrations) / elapsed.Seconds()
-	res.P50Micros = micros(all.Quantile(0.50))
-	res.P99Micros = micros(all.Quantile(0.99))
-	res.MaxMicros = micros(all.Max())
-	log.Info("registrations done", "ok", res.Registrations, "failed", res.Failures, "seconds", res.Seconds)
-	if ctx.Err() != nil {
-		return res, fmt.Errorf("register: %w", ctx.Err())
-	}
-	if res.Failures > 0 {
-		return res, fmt.Errorf("register: %d of %d failed, first: %w", res.Failures, cfg.Registrations, firstErr)
-	}
-	return res, nil
+	st.ok, st.failed = ok.Load(), failed.Load()
+	return st
 }
 
 func micros(d time.Duration) float64 { return float64(d) / 1e3 }
