@@ -205,7 +205,7 @@ func (x *secpSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 		return ch, false, ircd.Login{}, err
 	}
 	pub := x.srv.PublicKey()
-	name, err := identity.AccountAddress(s.cfg.HRP, pub)
+	name, err := identity.AccountAddressOf(s.cfg.HRP, x.srv.Key())
 	if err != nil {
 		return nil, false, ircd.Login{}, fmt.Errorf("derive account: %w", err)
 	}

@@ -85,6 +85,23 @@ func AccountAddress(hrp string, pub33 []byte) (string, error) {
 	return s, nil
 }
 
+// AccountAddressOf is AccountAddress for a key already parsed (and so
+// known to be on the curve), such as the one a login just verified: it
+// skips the second decompression that checking pub33 again would cost.
+func AccountAddressOf(hrp string, pk *secp256k1.PublicKey) (string, error) {
+	if pk == nil {
+		return "", fmt.Errorf("account address: no key: %w", ErrBadKey)
+	}
+	if err := checkHRP(hrp); err != nil {
+		return "", fmt.Errorf("account address: %w", err)
+	}
+	s, err := bech32.EncodeFromBase256(hrp, hash160(pk.SerializeCompressed()))
+	if err != nil {
+		return "", fmt.Errorf("account address: %w: %w", ErrBadEncoding, err)
+	}
+	return s, nil
+}
+
 // ParseAccount validates a bech32 account address with the given hrp and a
 // 20-byte payload, and returns it in lower case.
 func ParseAccount(hrp, addr string) (string, error) {

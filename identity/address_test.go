@@ -47,6 +47,32 @@ func TestAccountAddressVector(t *testing.T) {
 	}
 }
 
+func TestAccountAddressOf(t *testing.T) {
+	pk, err := secp256k1.ParsePubKey(mustHex(t, vecPub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		hrp  string
+		pk   *secp256k1.PublicKey
+		want string
+		err  error
+	}{
+		{"vector", DefaultAccountHRP, pk, vecAccount, nil},
+		{"nil key", DefaultAccountHRP, nil, "", ErrBadKey},
+		{"bad hrp", "THOR", pk, "", ErrBadEncoding},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := AccountAddressOf(tt.hrp, tt.pk)
+			if got != tt.want || !errors.Is(err, tt.err) {
+				t.Fatalf("AccountAddressOf = %q, %v; want %q, %v", got, err, tt.want, tt.err)
+			}
+		})
+	}
+}
+
 func TestAccountAddressRejects(t *testing.T) {
 	pub := mustHex(t, vecPub)
 	uncompressed := func() []byte {

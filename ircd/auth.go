@@ -351,20 +351,57 @@ func encodeAuthenticate(b []byte) []string {
 	return append(out, enc)
 }
 
+// asyncIdle is how long an async worker stays parked for the next step
+// before it exits.
+const asyncIdle = 10 * time.Second
+
+// asyncJob is one slow step: the work and the client it suspends.
+type asyncJob struct {
+	c    *Client
+	work func() func()
+}
+
 // async runs work off the processing goroutine and suspends c's input
-// until the continuation it returns has run on the processor.
+// until the continuation it returns has run on the processor. A parked
+// worker takes the step if one is waiting; otherwise a new worker starts.
+// Workers are reused so that the deep stacks of signature checks are
+// grown once, not for every login; at most asyncWorkers steps run at once.
 func (s *Server) async(c *Client, work func() func()) {
 	c.busy++
-	go func() {
+	j := asyncJob{c: c, work: work}
+	select {
+	case s.parked <- j:
+	default:
+		go s.asyncWorker(j)
+	}
+}
+
+// asyncWorker runs j, then parks for further steps until it has been idle
+// for asyncIdle or the server stops.
+func (s *Server) asyncWorker(j asyncJob) {
+	idle := time.NewTimer(asyncIdle)
+	defer idle.Stop()
+	for {
 		s.workers <- struct{}{}
-		cont := work()
+		cont := j.work()
 		<-s.workers
+		c := j.c
 		select {
 		case s.events <- event{c: c, kind: evResume, fn: func() {
 			c.busy--
 			cont()
 		}}:
 		case <-s.done:
+			return
 		}
-	}()
+		j = asyncJob{}
+		idle.Reset(asyncIdle)
+		select {
+		case j = <-s.parked:
+		case <-idle.C:
+			return
+		case <-s.done:
+			return
+		}
+	}
 }

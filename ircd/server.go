@@ -134,6 +134,7 @@ type Server struct {
 
 	events   chan event
 	workers  chan struct{} // bounds concurrent async steps
+	parked   chan asyncJob // hands a step to a parked async worker (unbuffered)
 	saslOpts SASLOptions
 	calls    chan func()
 
@@ -192,6 +193,7 @@ func New(cfg Config) (*Server, error) {
 		clock:   cfg.Clock,
 		events:  make(chan event, 1024),
 		workers: make(chan struct{}, asyncWorkers(cfg.SASL.Workers)),
+		parked:  make(chan asyncJob),
 		calls:   make(chan func(), 64),
 		lns:     map[net.Listener]struct{}{},
 		conns:   map[*Client]struct{}{},

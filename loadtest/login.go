@@ -22,15 +22,26 @@ import (
 // default bucket, 2,000/s, would be what is measured).
 type LoginConfig struct {
 	Addr string
+	// Unix, when set, is the path of one of the daemon's unix-socket
+	// listeners ([listen] unix): the logins go there instead of to Addr,
+	// the way connections reach the daemon from tor. The signature then
+	// binds Host (the server name, which must be set) and port 0.
+	Unix string
 	// Host is the host the server's listener is configured with, which
 	// the signature binds (default: the host of Addr).
 	Host        string
 	Accounts    int // keys; each logs in once first (default 2000)
 	Logins      int // returning-account logins measured
 	Concurrency int // connections logging in at once (default 64)
-	NickBase    string
-	ServerPID   int
-	Logger      *slog.Logger
+	// Client is how the load tool makes its connections: ClientEpoll (one
+	// goroutine driving non-blocking sockets with epoll; the default on
+	// Linux, and the cheapest for the load tool, which shares the
+	// machine's cores with the server) or ClientNet (a goroutine and a
+	// net.Conn per connection, as a Go bot would).
+	Client    string
+	NickBase  string
+	ServerPID int
+	Logger    *slog.Logger
 }
 
 // LoginPhase reports one batch of logins: a login is TCP connect, CAP,
@@ -57,6 +68,8 @@ type LoginPhase struct {
 type LoginResult struct {
 	Accounts    int        `json:"accounts"`
 	Concurrency int        `json:"concurrency"`
+	Client      string     `json:"client"`
+	Unix        bool       `json:"unix_socket"`
 	FirstTime   LoginPhase `json:"first_time"`
 	Returning   LoginPhase `json:"returning"`
 }
@@ -80,26 +93,28 @@ func Login(ctx context.Context, cfg LoginConfig) (LoginResult, error) {
 	if cfg.NickBase == "" {
 		cfg.NickBase = "l"
 	}
+	switch cfg.Client {
+	case "":
+		cfg.Client = ClientNet
+		if hasEpollClient {
+			cfg.Client = ClientEpoll
+		}
+	case ClientNet, ClientEpoll:
+	default:
+		return LoginResult{}, fmt.Errorf("login: client %q: want %s or %s", cfg.Client, ClientEpoll, ClientNet)
+	}
 	if cfg.Accounts < 1 || cfg.Accounts > 1_000_000 || cfg.Logins < 1 || cfg.Logins > 1_000_000 || cfg.Concurrency < 1 || cfg.Concurrency > 10_000 {
 		return LoginResult{}, errors.New("login: accounts and logins must be within 1..1000000, concurrency within 1..10000")
 	}
-	host, portStr, err := net.SplitHostPort(cfg.Addr)
+	ep, err := loginEndpoint(cfg)
 	if err != nil {
-		return LoginResult{}, fmt.Errorf("login: address: %w", err)
+		return LoginResult{}, err
 	}
-	port, err := strconv.ParseUint(portStr, 10, 16)
-	if err != nil {
-		return LoginResult{}, fmt.Errorf("login: port: %w", err)
-	}
-	if cfg.Host != "" {
-		host = cfg.Host
-	}
-	ep := sasl.Endpoint{Host: host, Port: uint16(port)}
 	if err := ep.Validate(); err != nil {
 		return LoginResult{}, fmt.Errorf("login: %w", err)
 	}
 	log := orDiscard(cfg.Logger)
-	res := LoginResult{Accounts: cfg.Accounts, Concurrency: cfg.Concurrency}
+	res := LoginResult{Accounts: cfg.Accounts, Concurrency: cfg.Concurrency, Client: cfg.Client, Unix: cfg.Unix != ""}
 
 	keys := make([]loginKey, cfg.Accounts)
 	for i := range keys {
@@ -126,14 +141,51 @@ func Login(ctx context.Context, cfg LoginConfig) (LoginResult, error) {
 	return res, nil
 }
 
+// The load tool's login clients (LoginConfig.Client).
+const (
+	ClientEpoll = "epoll"
+	ClientNet   = "net"
+)
+
+// loginEndpoint is the endpoint the server binds into M for cfg's
+// listener: the unix listener's is the server name and port 0.
+func loginEndpoint(cfg LoginConfig) (sasl.Endpoint, error) {
+	if cfg.Unix != "" {
+		if cfg.Host == "" {
+			return sasl.Endpoint{}, errors.New("login: over a unix socket, Host must be the server name")
+		}
+		return sasl.Endpoint{Host: cfg.Host}, nil
+	}
+	host, portStr, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return sasl.Endpoint{}, fmt.Errorf("login: address: %w", err)
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil {
+		return sasl.Endpoint{}, fmt.Errorf("login: port: %w", err)
+	}
+	if cfg.Host != "" {
+		host = cfg.Host
+	}
+	return sasl.Endpoint{Host: host, Port: uint16(port)}, nil
+}
+
 // loginPhase runs n logins with keys[i % len(keys)].
 func loginPhase(ctx context.Context, cfg LoginConfig, ep sasl.Endpoint, keys []loginKey, n int, nickBase string) (LoginPhase, error) {
-	st := runWorkers(ctx, n, cfg.Concurrency, cfg.ServerPID, func() func(int64) error {
-		lc := &loginConn{lr: newLineReader(nil, 8<<10), ep: ep}
-		return func(i int64) error {
-			return lc.login(ctx, cfg.Addr, keys[int(i)%len(keys)], nickBase+strconv.FormatInt(i, 10))
+	var st workerStats
+	if cfg.Client == ClientEpoll {
+		var err error
+		if st, err = epollLogins(ctx, cfg, ep, keys, n, nickBase); err != nil {
+			return LoginPhase{}, err
 		}
-	})
+	} else {
+		st = runWorkers(ctx, n, cfg.Concurrency, cfg.ServerPID, func() func(int64) error {
+			lc := &loginConn{lr: newLineReader(nil, 8<<10), ep: ep, unix: cfg.Unix}
+			return func(i int64) error {
+				return lc.login(ctx, cfg.Addr, keys[int(i)%len(keys)], nickBase+strconv.FormatInt(i, 10))
+			}
+		})
+	}
 	ph := LoginPhase{CPU: st.cpu}
 	ph.Logins = int(st.ok)
 	ph.Failures = int(st.failed)
@@ -157,8 +209,22 @@ func loginPhase(ctx context.Context, cfg LoginConfig, ep sasl.Endpoint, keys []l
 
 // loginConn is one worker's reusable state.
 type loginConn struct {
-	lr *lineReader
-	ep sasl.Endpoint
+	lr   *lineReader
+	ep   sasl.Endpoint
+	unix string // dial this unix socket instead of the TCP address
+}
+
+// dial connects to the unix socket when one is set, else to addr.
+func (lc *loginConn) dial(ctx context.Context, addr string) (net.Conn, error) {
+	if lc.unix == "" {
+		return dial(ctx, addr)
+	}
+	d := net.Dialer{Timeout: opTimeout}
+	c, err := d.DialContext(ctx, "unix", lc.unix)
+	if err != nil {
+		return nil, fmt.Errorf("dial unix socket: %w", err)
+	}
+	return c, nil
 }
 
 // login is one full login by a minimal client: the registration lines go
@@ -166,7 +232,7 @@ type loginConn struct {
 // is sasl.Message and sasl.Sign, without the self-check of
 // sasl.Secp256k1Client (which verifies its own signature).
 func (lc *loginConn) login(ctx context.Context, addr string, k loginKey, nick string) error {
-	c, err := dial(ctx, addr)
+	c, err := lc.dial(ctx, addr)
 	if err != nil {
 		return err
 	}

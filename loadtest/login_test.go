@@ -2,6 +2,8 @@ package loadtest
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,9 +16,9 @@ import (
 )
 
 // startLoginServer runs a real ircd.Server with the real accounts service
-// over a real bbolt file (fsync on) on loopback, and returns its address
-// and store.
-func startLoginServer(t *testing.T) (string, *store.DB) {
+// over a real bbolt file (fsync on) on loopback and on a unix socket, and
+// returns the TCP address, the socket path and the store.
+func startLoginServer(t *testing.T) (string, string, *store.DB) {
 	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "thorchat.db"), store.Options{})
 	if err != nil {
@@ -37,6 +39,14 @@ func startLoginServer(t *testing.T) (string, *store.DB) {
 		db.Close()
 		t.Fatal(err)
 	}
+	sock := filepath.Join(t.TempDir(), "irc.sock")
+	uln, err := net.Listen("unix", sock)
+	if err != nil {
+		ln.Close()
+		db.Close()
+		t.Fatal(err)
+	}
+	go srv.Serve(uln, ircd.Listener{Kind: "unix", Host: "bench.local"})
 	ctx, cancel := context.WithCancel(context.Background())
 	runDone := make(chan struct{})
 	go func() { srv.Run(ctx); close(runDone) }()
@@ -56,25 +66,37 @@ func startLoginServer(t *testing.T) (string, *store.DB) {
 			t.Errorf("close store: %v", err)
 		}
 	})
-	return ln.Addr().String(), db
+	return ln.Addr().String(), sock, db
 }
 
 func TestLoginCreatesThenReturns(t *testing.T) {
-	addr, db := startLoginServer(t)
 	tests := []struct {
 		name                string
+		client              string
+		unix                bool
 		accounts, logins, c int
-		wantAccounts        int // in the store afterwards
 	}{
-		{"serial", 3, 6, 1, 3},
-		{"concurrent", 40, 120, 16, 43},
+		{"serial net tcp", ClientNet, false, 3, 6, 1},
+		{"concurrent net tcp", ClientNet, false, 40, 120, 16},
+		{"concurrent net unix", ClientNet, true, 20, 60, 8},
+		{"serial epoll tcp", ClientEpoll, false, 3, 6, 1},
+		{"concurrent epoll tcp", ClientEpoll, false, 40, 120, 16},
+		{"concurrent epoll unix", ClientEpoll, true, 40, 120, 16},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := Login(testContext(t), LoginConfig{
-				Addr: addr, Accounts: tt.accounts, Logins: tt.logins, Concurrency: tt.c,
-				NickBase: "l" + tt.name[:2], ServerPID: os.Getpid(),
-			})
+			if tt.client == ClientEpoll && !hasEpollClient {
+				t.Skip("the epoll client needs Linux")
+			}
+			addr, sock, db := startLoginServer(t)
+			cfg := LoginConfig{
+				Addr: addr, Client: tt.client, Accounts: tt.accounts, Logins: tt.logins, Concurrency: tt.c,
+				ServerPID: os.Getpid(),
+			}
+			if tt.unix {
+				cfg.Unix, cfg.Host = sock, "bench.local"
+			}
+			res, err := Login(testContext(t), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,25 +110,42 @@ func TestLoginCreatesThenReturns(t *testing.T) {
 					t.Fatalf("implausible figures: %+v", ph)
 				}
 			}
-			if n, err := db.CountAccounts(); err != nil || n != tt.wantAccounts {
-				t.Fatalf("accounts in the store: %d, %v; want %d", n, err, tt.wantAccounts)
+			if n, err := db.CountAccounts(); err != nil || n != tt.accounts {
+				t.Fatalf("accounts in the store: %d, %v; want %d", n, err, tt.accounts)
+			}
+			if res.Client != tt.client || res.Unix != tt.unix {
+				t.Fatalf("result says client %q, unix %v", res.Client, res.Unix)
 			}
 		})
 	}
 }
 
 func TestLoginFailsWithWrongEndpoint(t *testing.T) {
-	addr, db := startLoginServer(t)
-	// The signature binds the host the listener is configured with.
-	res, err := Login(testContext(t), LoginConfig{Addr: addr, Host: "elsewhere.example", Accounts: 2, Logins: 2, Concurrency: 1})
-	if err == nil {
-		t.Fatal("logins with signatures over the wrong endpoint succeeded")
-	}
-	if res.FirstTime.Logins != 0 || res.FirstTime.Failures == 0 {
-		t.Fatalf("got %+v", res.FirstTime)
-	}
-	if n, err := db.CountAccounts(); err != nil || n != 0 {
-		t.Fatalf("accounts in the store: %d, %v; want 0", n, err)
+	// The signature binds the host the listener is configured with (on
+	// the unix socket, the server name and port 0).
+	for _, client := range []string{ClientNet, ClientEpoll} {
+		for _, unix := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s unix=%v", client, unix), func(t *testing.T) {
+				if client == ClientEpoll && !hasEpollClient {
+					t.Skip("the epoll client needs Linux")
+				}
+				addr, sock, db := startLoginServer(t)
+				cfg := LoginConfig{Addr: addr, Client: client, Host: "elsewhere.example", Accounts: 2, Logins: 2, Concurrency: 1}
+				if unix {
+					cfg.Unix = sock
+				}
+				res, err := Login(testContext(t), cfg)
+				if err == nil || !strings.Contains(err.Error(), "904") {
+					t.Fatalf("logins with signatures over the wrong endpoint: %v", err)
+				}
+				if res.FirstTime.Logins != 0 || res.FirstTime.Failures == 0 {
+					t.Fatalf("got %+v", res.FirstTime)
+				}
+				if n, err := db.CountAccounts(); err != nil || n != 0 {
+					t.Fatalf("accounts in the store: %d, %v; want 0", n, err)
+				}
+			})
+		}
 	}
 }
 

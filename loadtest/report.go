@@ -142,8 +142,12 @@ func (r *Report) WriteText(w io.Writer) {
 		r.writeFlood(w, f, verdict("flood"))
 	}
 	if l := r.Login; l != nil {
-		fmt.Fprintf(w, "login:    %d accounts, %d at a time; a login is connect, CAP, THORCHAT-SECP256K1 with a real signature, end of MOTD\n",
-			l.Accounts, l.Concurrency)
+		over := "TCP"
+		if l.Unix {
+			over = "the unix socket"
+		}
+		fmt.Fprintf(w, "login:    %d accounts, %d at a time over %s (%s client); a login is connect, CAP, THORCHAT-SECP256K1 with a real signature, end of MOTD\n",
+			l.Accounts, l.Concurrency, over, l.Client)
 		for _, ph := range []struct {
 			name string
 			p    LoginPhase

@@ -98,8 +98,8 @@ func TestServerRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if srv.PublicKey() != nil || srv.Done() {
-			t.Fatal("PublicKey before done")
+		if srv.PublicKey() != nil || srv.Key() != nil || srv.Done() {
+			t.Fatal("PublicKey or Key before done")
 		}
 		sig, err := cli.Next(ch)
 		if err != nil {
@@ -110,6 +110,9 @@ func TestServerRoundTrip(t *testing.T) {
 		}
 		if !bytes.Equal(srv.PublicKey(), priv.PubKey().SerializeCompressed()) {
 			t.Fatal("PublicKey mismatch")
+		}
+		if k := srv.Key(); k == nil || !k.IsEqual(priv.PubKey()) {
+			t.Fatal("Key mismatch")
 		}
 		// The state machines are finished.
 		if _, _, err := srv.Next(sig); !errors.Is(err, sasl.ErrState) {

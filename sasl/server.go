@@ -103,6 +103,15 @@ func (s *Secp256k1Server) fail() {
 // Done reports whether the attempt ended with a verified signature.
 func (s *Secp256k1Server) Done() bool { return s.state == srvDone }
 
+// Key returns the verified key, parsed, once Next has returned done, and
+// nil before that or after a failure. The caller must not modify it.
+func (s *Secp256k1Server) Key() *secp256k1.PublicKey {
+	if s.state != srvDone {
+		return nil
+	}
+	return s.pk
+}
+
 // PublicKey returns a copy of the verified compressed key once Next has
 // returned done, and nil before that or after a failure.
 func (s *Secp256k1Server) PublicKey() []byte {

@@ -11,6 +11,10 @@
 #   scripts/bench.sh -json bench.json -strict
 #   scripts/bench.sh -scenario flood       # flood isolation, default throttling
 #   scripts/bench.sh -scenario login       # SASL logins per second
+#   BENCH_UNIX=1 SERVER_CPU=0,1 LOAD_CPU=0,1 scripts/bench.sh -scenario login
+#                                          # logins over the unix socket (the
+#                                          # way tor's connections arrive), both
+#                                          # processes sharing the two cores
 #
 # The flood scenario needs the daemon's default command throttle and
 # connection limits, so for it the script writes a configuration with
@@ -20,8 +24,10 @@
 # a second server-wide, which would otherwise be what is measured); its
 # accounts go to the daemon's store under the throw-away data_dir.
 #
-# Environment: BENCH_PORT (16667), SERVER_CPU (0), LOAD_CPU (1), GO (go),
-# BENCH_GOGC (unset: the daemon's default GC).
+# Environment: BENCH_PORT (16667), SERVER_CPU (0), LOAD_CPU (1) (taskset
+# CPU lists, e.g. 0,1), GO (go), BENCH_GOGC (unset: the daemon's default
+# GC), BENCH_UNIX (unset; 1: the login scenario goes over a unix-socket
+# listener, whose M binds the server name and port 0).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -69,6 +75,7 @@ log_level = "warn"
 [listen]
 onion = false
 dev_tcp = ["$ADDR"]
+unix = ["$work/irc.sock"]
 EOF
 case "$scenario" in
 flood)
@@ -138,8 +145,12 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 
+unix_args=()
+if [ -n "${BENCH_UNIX:-}" ]; then
+	unix_args=(-unix "$work/irc.sock" -login-host bench.local)
+fi
 set +e
-"${pin_load[@]}" bin/thorchat-load -addr "$ADDR" -server-pid "$server_pid" "$@"
+"${pin_load[@]}" bin/thorchat-load -addr "$ADDR" -server-pid "$server_pid" "${unix_args[@]}" "$@"
 rc=$?
 set -e
 grep -E 'level=(ERROR|WARN)' "$work/server.log" 2>/dev/null | grep -v 'non-onion listeners' | head -5 >&2 || true

@@ -66,6 +66,8 @@ type options struct {
 	accounts      int
 	logins        int
 	loginHost     string
+	unix          string
+	loginClient   string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -96,6 +98,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.accounts, "accounts", 2000, "login: accounts (keys), each created by a first login")
 	fs.IntVar(&o.logins, "logins", 20000, "login: returning-account logins measured")
 	fs.StringVar(&o.loginHost, "login-host", "", "login: the host the server's listener is configured with (default: the host of -addr)")
+	fs.StringVar(&o.unix, "unix", "", "login: log in over this unix socket (the daemon's [listen] unix, the way tor's connections arrive) instead of -addr; -login-host must then be the server name")
+	fs.StringVar(&o.loginClient, "login-client", "", "login: epoll (one goroutine, non-blocking sockets: the cheapest load; the default on Linux) or net (a goroutine and net.Conn per connection)")
 	fs.IntVar(&o.rounds, "rounds", 3, "flood: repeat the phases this often (1..20), so the baseline rounds show the noise")
 	fs.BoolVar(&o.paceStagger, "pace-stagger", false, "flood: spread the pacers' sends evenly (default: all at the same instants)")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "hard limit for the whole run")
@@ -120,6 +124,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		if !concurrencySet {
 			o.concurrency = 64
 		}
+	}
+	if o.unix != "" && (o.scenario != "login" || o.loginHost == "") {
+		return o, errors.New("-unix is for -scenario login, with -login-host set to the server name")
 	}
 	if err := loadtest.CheckLoopback(o.addr); err != nil {
 		return o, fmt.Errorf("-addr: %w", err)
@@ -244,7 +251,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if o.scenario == "login" && ctx.Err() == nil {
 		res, err := loadtest.Login(ctx, loadtest.LoginConfig{
-			Addr: o.addr, Host: o.loginHost, Accounts: o.accounts, Logins: o.logins,
+			Addr: o.addr, Unix: o.unix, Client: o.loginClient, Host: o.loginHost, Accounts: o.accounts, Logins: o.logins,
 			Concurrency: o.concurrency, ServerPID: o.serverPID, Logger: log,
 		})
 		rep.Login = &res
