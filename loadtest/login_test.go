@@ -3,10 +3,10 @@ package loadtest
 import (
 	"context"
 	"fmt"
-	"strings"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
