@@ -99,7 +99,7 @@ func (s *Server) handleCap(c *Client, m *irc.Message) {
 			c.caps |= capCapNotify
 		}
 		avail := s.availableCaps()
-		var words []string
+		words := make([]string, 0, len(capNames))
 		for _, cp := range capNames {
 			if !avail.has(cp.bit) {
 				continue
@@ -167,16 +167,18 @@ func (s *Server) handleCap(c *Client, m *irc.Message) {
 // sendCapList sends LS/LIST replies, split with "*" continuations for 302.
 func (s *Server) sendCapList(c *Client, nick, sub string, words []string) {
 	const maxLen = 400
-	cur := ""
+	var cur strings.Builder
+	cur.Grow(maxLen)
 	for _, w := range words {
-		if cur != "" && len(cur)+1+len(w) > maxLen && c.capVersion >= 302 {
-			c.send(line(s.name, "CAP", nick, sub, "*", cur))
-			cur = ""
+		if cur.Len() > 0 && cur.Len()+1+len(w) > maxLen && c.capVersion >= 302 {
+			c.send(line(s.name, "CAP", nick, sub, "*", cur.String()))
+			cur = strings.Builder{}
+			cur.Grow(maxLen)
 		}
-		if cur != "" {
-			cur += " "
+		if cur.Len() > 0 {
+			cur.WriteByte(' ')
 		}
-		cur += w
+		cur.WriteString(w)
 	}
-	c.send(lineTrail(s.name, "CAP", nick, sub, cur))
+	c.send(lineTrail(s.name, "CAP", nick, sub, cur.String()))
 }

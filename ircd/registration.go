@@ -107,9 +107,9 @@ func (s *Server) tryRegister(c *Client) {
 	if c.account != "" {
 		s.applyLoginHost(c)
 	}
-	c.numeric(rplWelcome, fmt.Sprintf("Welcome to the %s IRC Network %s", s.cfg.Network, c.prefix()))
-	c.numeric(rplYourHost, fmt.Sprintf("Your host is %s, running version %s", s.name, s.cfg.Version))
-	c.numeric(rplCreated, "This server was created "+s.created.UTC().Format("Mon Jan 2 2006 at 15:04:05 UTC"))
+	c.numeric(rplWelcome, "Welcome to the "+s.cfg.Network+" IRC Network "+c.prefix())
+	c.numeric(rplYourHost, "Your host is "+s.name+", running version "+s.cfg.Version)
+	c.numeric(rplCreated, s.createdText)
 	c.send(line(s.name, rplMyInfo, c.nick, s.name, s.cfg.Version, "RTgiow", "CIMRbeijklmnostv", "Ibejklov"))
 	s.sendISupport(c)
 	s.sendLusers(c)
@@ -178,13 +178,14 @@ func (s *Server) sendISupport(c *Client) {
 func (s *Server) sendLusers(c *Client) {
 	users := len(s.st.all) - s.st.unknown
 	invisible := s.st.invisible
-	c.numeric(rplLuserClient, fmt.Sprintf("There are %d users and %d invisible on 1 servers", users-invisible, invisible))
+	c.numeric(rplLuserClient, "There are "+strconv.Itoa(users-invisible)+" users and "+strconv.Itoa(invisible)+" invisible on 1 servers")
 	c.numeric(rplLuserOp, strconv.Itoa(s.st.opers), "operator(s) online")
 	c.numeric(rplLuserUnknown, strconv.Itoa(s.st.unknown), "unknown connection(s)")
 	c.numeric(rplLuserChannels, strconv.Itoa(len(s.st.channels)), "channels formed")
-	c.numeric(rplLuserMe, fmt.Sprintf("I have %d clients and 0 servers", users))
-	c.numeric(rplLocalUsers, strconv.Itoa(users), strconv.Itoa(s.st.maxUsers), fmt.Sprintf("Current local users %d, max %d", users, s.st.maxUsers))
-	c.numeric(rplGlobalUsers, strconv.Itoa(users), strconv.Itoa(s.st.maxUsers), fmt.Sprintf("Current global users %d, max %d", users, s.st.maxUsers))
+	n, mx := strconv.Itoa(users), strconv.Itoa(s.st.maxUsers)
+	c.numeric(rplLuserMe, "I have "+n+" clients and 0 servers")
+	c.numeric(rplLocalUsers, n, mx, "Current local users "+n+", max "+mx)
+	c.numeric(rplGlobalUsers, n, mx, "Current global users "+n+", max "+mx)
 }
 
 func (s *Server) sendMotd(c *Client) {

@@ -131,6 +131,8 @@ type Server struct {
 	log     *slog.Logger
 	clock   Clock
 	created time.Time
+	// createdText is the 003 text, formatted once
+	createdText string
 
 	events   chan event
 	workers  chan struct{} // bounds concurrent async steps
@@ -200,6 +202,7 @@ func New(cfg Config) (*Server, error) {
 		done:    make(chan struct{}),
 	}
 	s.created = s.clock.Now()
+	s.createdText = "This server was created " + s.created.UTC().Format("Mon Jan 2 2006 at 15:04:05 UTC")
 	s.commands = commandTable()
 	s.saslOpts = cfg.SASL
 	if s.saslOpts.Timeout <= 0 {

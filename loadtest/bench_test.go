@@ -55,6 +55,31 @@ func BenchmarkFanout(b *testing.B) {
 	b.ReportMetric(res.P99Micros, "p99-µs")
 }
 
+// BenchmarkLogin: b.N returning-account logins (after min(b.N, 2000)
+// first-time logins create the accounts), 64 at a time, over the unix
+// socket with the epoll client (the -scenario login defaults), against
+// the real accounts service and a bbolt file. Server and load tool share
+// this process and its cores; cpu-µs/login is both together.
+func BenchmarkLogin(b *testing.B) {
+	if !hasEpollClient {
+		b.Skip("the epoll client needs Linux")
+	}
+	addr, sock, _ := startLoginServer(b)
+	b.ResetTimer()
+	res, err := Login(benchContext(b), LoginConfig{
+		Addr: addr, Unix: sock, Host: "bench.local", Client: ClientEpoll,
+		Accounts: min(b.N, 2000), Logins: b.N, Concurrency: 64, ServerPID: os.Getpid(),
+	})
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := res.Returning
+	b.ReportMetric(r.PerSecond, "logins/s")
+	b.ReportMetric(r.ServerCPUMicros, "cpu-µs/login")
+	b.ReportMetric(r.P99Micros, "p99-µs")
+}
+
 // BenchmarkIdle holds b.N registered idle clients (run it with e.g.
 // -benchtime 5000x) and reports the heap and stack growth of the whole
 // process per client — server and generator together, so an upper bound;

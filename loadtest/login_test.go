@@ -18,7 +18,7 @@ import (
 // startLoginServer runs a real ircd.Server with the real accounts service
 // over a real bbolt file (fsync on) on loopback and on a unix socket, and
 // returns the TCP address, the socket path and the store.
-func startLoginServer(t *testing.T) (string, string, *store.DB) {
+func startLoginServer(t testing.TB) (string, string, *store.DB) {
 	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "thorchat.db"), store.Options{})
 	if err != nil {

@@ -41,6 +41,21 @@ func parseVmRSS(status []byte) (int64, error) {
 	return 0, errors.New("VmRSS: not found")
 }
 
+// ReadCPUsAllowed returns the CPUs process pid may run on, as
+// Cpus_allowed_list in /proc/PID/status shows them (e.g. "0-1").
+func ReadCPUsAllowed(pid int) (string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return "", fmt.Errorf("read status of pid %d: %w", pid, err)
+	}
+	for l := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(l, "Cpus_allowed_list:"); ok {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	return "", errors.New("Cpus_allowed_list: not found")
+}
+
 // ReadNoFile returns the soft "Max open files" limit of process pid, from
 // /proc/PID/limits; 0 means unlimited.
 func ReadNoFile(pid int) (uint64, error) {

@@ -31,19 +31,21 @@ func DefaultTargets() Targets {
 
 // Report is the outcome of one run of the load tool.
 type Report struct {
-	Tool     string              `json:"tool"`
-	Date     string              `json:"date"`
-	Addr     string              `json:"addr"`
-	CPUs     int                 `json:"load_cpus"`
-	Idle     *IdleResult         `json:"idle,omitempty"`
-	Register *RegisterResult     `json:"register,omitempty"`
-	Fanout   *FanoutResult       `json:"fanout,omitempty"`
-	Flood    *FloodResult        `json:"flood,omitempty"`
-	Login    *LoginResult        `json:"login,omitempty"`
-	CPU      map[string]CPUUsage `json:"cpu"`
-	Targets  Targets             `json:"targets"`
-	Pass     map[string]bool     `json:"pass"`
-	Errors   []string            `json:"errors,omitempty"`
+	Tool string `json:"tool"`
+	Date string `json:"date"`
+	Addr string `json:"addr"`
+	CPUs int    `json:"load_cpus"`
+	// ServerCPUs is the daemon's CPU affinity ("0-1"), when known.
+	ServerCPUs string              `json:"server_cpus,omitempty"`
+	Idle       *IdleResult         `json:"idle,omitempty"`
+	Register   *RegisterResult     `json:"register,omitempty"`
+	Fanout     *FanoutResult       `json:"fanout,omitempty"`
+	Flood      *FloodResult        `json:"flood,omitempty"`
+	Login      *LoginResult        `json:"login,omitempty"`
+	CPU        map[string]CPUUsage `json:"cpu"`
+	Targets    Targets             `json:"targets"`
+	Pass       map[string]bool     `json:"pass"`
+	Errors     []string            `json:"errors,omitempty"`
 }
 
 // NewReport starts a report dated now.
@@ -107,7 +109,11 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 		return "FAIL"
 	}
-	fmt.Fprintf(w, "thorchat-load %s  server %s  (load on %d CPU)\n", r.Date, r.Addr, r.CPUs)
+	on := ""
+	if r.ServerCPUs != "" {
+		on = ", server on CPUs " + r.ServerCPUs
+	}
+	fmt.Fprintf(w, "thorchat-load %s  server %s  (load on %d CPU%s)\n", r.Date, r.Addr, r.CPUs, on)
 	if i := r.Idle; i != nil {
 		fmt.Fprintf(w, "idle:     %d registered idle clients in %.2fs\n", i.Clients, i.ConnectSeconds)
 		if i.RSSAfter > 0 {

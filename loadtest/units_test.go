@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -296,5 +297,18 @@ func TestReportJudgeAndOutput(t *testing.T) {
 	}
 	if bytes.Count(js.Bytes(), []byte("\n")) != 1 || !bytes.HasPrefix(js.Bytes(), []byte(`{"tool":"thorchat-load"`)) {
 		t.Fatalf("JSON is not one line: %q", js.String())
+	}
+}
+
+func TestReadCPUsAllowed(t *testing.T) {
+	got, err := ReadCPUsAllowed(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got == "" || strings.Trim(got, "0123456789,-") != "" {
+		t.Fatalf("Cpus_allowed_list = %q", got)
+	}
+	if _, err := ReadCPUsAllowed(-1); err == nil {
+		t.Fatal("no error for a process that does not exist")
 	}
 }

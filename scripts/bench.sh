@@ -11,10 +11,7 @@
 #   scripts/bench.sh -json bench.json -strict
 #   scripts/bench.sh -scenario flood       # flood isolation, default throttling
 #   scripts/bench.sh -scenario login       # SASL logins per second
-#   BENCH_UNIX=1 SERVER_CPU=0,1 LOAD_CPU=0,1 scripts/bench.sh -scenario login
-#                                          # logins over the unix socket (the
-#                                          # way tor's connections arrive), both
-#                                          # processes sharing the two cores
+#   BENCH_UNIX=0 scripts/bench.sh -scenario login   # the same over TCP
 #
 # The flood scenario needs the daemon's default command throttle and
 # connection limits, so for it the script writes a configuration with
@@ -24,17 +21,20 @@
 # a second server-wide, which would otherwise be what is measured); its
 # accounts go to the daemon's store under the throw-away data_dir.
 #
-# Environment: BENCH_PORT (16667), SERVER_CPU (0), LOAD_CPU (1) (taskset
-# CPU lists, e.g. 0,1), GO (go), BENCH_GOGC (unset: the daemon's default
-# GC), BENCH_UNIX (unset; 1: the login scenario goes over a unix-socket
-# listener, whose M binds the server name and port 0).
+# The login target is "on 2 cores", so that scenario by default gives the
+# daemon both CPUs 0 and 1 and runs the load tool on the same two (it takes
+# its share from them), and logs in over the daemon's unix-socket listener,
+# the way connections arrive from tor (M then binds the server name and
+# port 0). BENCH_UNIX=0 logs in over TCP instead.
+#
+# Environment: BENCH_PORT (16667), SERVER_CPU and LOAD_CPU (taskset CPU
+# lists; 0 and 1, or 0,1 and 0,1 for the login scenario), GO (go),
+# BENCH_GOGC (unset: the daemon's default GC), BENCH_UNIX (login: 1).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
 PORT=${BENCH_PORT:-16667}
-SERVER_CPU=${SERVER_CPU:-0}
-LOAD_CPU=${LOAD_CPU:-1}
 ADDR="127.0.0.1:${PORT}"
 
 mkdir -p bin
@@ -66,6 +66,14 @@ for a in "$@"; do
 	case "$a" in -scenario=* | --scenario=*) scenario=${a#*=} ;; esac
 	prev=$a
 done
+
+if [ "$scenario" = login ]; then
+	SERVER_CPU=${SERVER_CPU:-0,1}
+	LOAD_CPU=${LOAD_CPU:-0,1}
+	BENCH_UNIX=${BENCH_UNIX:-1}
+fi
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
 
 cat >"$work/bench.toml" <<EOF
 [server]
@@ -146,7 +154,7 @@ for _ in $(seq 1 100); do
 done
 
 unix_args=()
-if [ -n "${BENCH_UNIX:-}" ]; then
+if [ "${BENCH_UNIX:-0}" = 1 ]; then
 	unix_args=(-unix "$work/irc.sock" -login-host bench.local)
 fi
 set +e

@@ -194,6 +194,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	rep := loadtest.NewReport(o.addr, runtime.GOMAXPROCS(0))
+	if o.serverPID > 0 {
+		rep.ServerCPUs, _ = loadtest.ReadCPUsAllowed(o.serverPID)
+	}
 	failed := false
 	note := func(err error) {
 		failed = true
