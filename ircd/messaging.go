@@ -3,6 +3,7 @@ package ircd
 import (
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/irc.v4"
 )
@@ -141,6 +142,9 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 			return
 		}
 		params[0] = target
+		if cmd != "TAGMSG" {
+			params[1] = s.fitText(c.prefix(), cmd, target, text)
+		}
 		msg := newOutMsg(s.clock.Now(), buildLine(c.prefix(), cmd, params, cmd != "TAGMSG"))
 		msg.clientTags = ctags
 		msg.account = c.account
@@ -183,6 +187,9 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 		s.addAccept(c, acceptKey(t))
 	}
 	params[0] = t.nick
+	if cmd != "TAGMSG" {
+		params[1] = s.fitText(c.prefix(), cmd, t.nick, text)
+	}
 	msg := newOutMsg(s.clock.Now(), buildLine(c.prefix(), cmd, params, cmd != "TAGMSG"))
 	msg.clientTags = ctags
 	msg.account = c.account
@@ -195,6 +202,25 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 	if c.caps.has(capEchoMessage) && (need == 0 || c.caps.has(need)) {
 		c.sendMsg(msg)
 	}
+}
+
+// fitText shortens text so that the relayed line
+// ":prefix CMD target :text\r\n" stays within the line limit (512 bytes
+// without tags): the sender's line was within it without the prefix. It
+// cuts at a UTF-8 character boundary.
+func (s *Server) fitText(prefix, cmd, target, text string) string {
+	room := s.lim.LineBytes - (1 + len(prefix) + 1 + len(cmd) + 1 + len(target) + 2 + 2)
+	if len(text) <= room {
+		return text
+	}
+	if room <= 0 {
+		return ""
+	}
+	cut := room
+	for cut > 0 && !utf8.RuneStart(text[cut]) {
+		cut--
+	}
+	return text[:cut]
 }
 
 // cannotSend returns why c may not speak in ch, or "".

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"gopkg.in/irc.v4"
 )
@@ -285,5 +286,43 @@ func TestCasemapping(t *testing.T) {
 	// Fold is exported
 	if Fold("AZ[]\\~az{}|^") != "az{}|^az{}|^" {
 		t.Fatalf("Fold = %q", Fold("AZ[]\\~az{}|^"))
+	}
+}
+
+// TestRelayedLineFits: a PRIVMSG whose own line uses the whole 512 bytes
+// reaches others with the sender's prefix added, so its text is cut to
+// keep the relayed line within 512 bytes, at a UTF-8 character boundary.
+func TestRelayedLineFits(t *testing.T) {
+	ts := startServer(t, nil)
+	a := ts.connect("alice", "echo-message")
+	b := ts.connect("bob")
+	a.join("#chat")
+	b.join("#chat")
+	a.collect()
+	b.collect()
+	for _, target := range []string{"#chat", "bob"} {
+		t.Run(target, func(t *testing.T) {
+			head := "PRIVMSG " + target + " :"
+			// 'é' is two bytes: the cut lands inside one of them for
+			// some prefix length, and must step back
+			text := strings.Repeat("é", (510-len(head))/2)
+			if len(head)+len(text) > 510 {
+				t.Fatalf("test line too long: %d", len(head)+len(text))
+			}
+			a.send(head + text)
+			for _, rc := range []*testClient{b, a} { // a: the echo
+				m := rc.expect("PRIVMSG", func(m *irc.Message) bool { return m.Params[0] == target })
+				got := m.Trailing()
+				relayed := ":" + m.Prefix.String() + " PRIVMSG " + target + " :" + got + "\r\n"
+				switch {
+				case len(relayed) > 512:
+					t.Fatalf("relayed line is %d bytes", len(relayed))
+				case !strings.HasPrefix(text, got) || !utf8.ValidString(got):
+					t.Fatalf("relayed text is not a whole-character prefix of the text sent")
+				case len(relayed) < 512-1 || len(got) == len(text):
+					t.Fatalf("relayed line %d bytes of text %d: cut more than needed, or not at all", len(relayed), len(got))
+				}
+			}
+		})
 	}
 }
