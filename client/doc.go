@@ -42,6 +42,10 @@
 // The signature is verified against the public key before it is sent, so a
 // broken signer fails with a clear local error, not a server rejection.
 //
+// [ServeSign] is this contract's signer half for a key in memory, and
+// "thorchat sign -key FILE" runs it: it signs nothing but THORCHAT-SECP256K1
+// login messages for its own key.
+//
 // Each run is bounded: standard output to 4 KiB, time to
 // [CommandSigner.Timeout] (the whole process group is killed when it
 // expires). The server gives a SASL step 30 seconds, so a signer waiting

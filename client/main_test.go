@@ -34,6 +34,13 @@ func testSigner(mode string) int {
 	}
 	key := secp256k1.PrivKeyFromBytes(raw)
 	pub := key.PubKey().SerializeCompressed()
+	if mode == "serve" { // the reference signer, ServeSign
+		if err := ServeSign(os.Getenv(EnvSign), os.Stdin, os.Stdout, key, SignPolicy{}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return 0
+	}
 	if os.Getenv(EnvSign) == "pubkey" {
 		switch mode {
 		case "pubfail":

@@ -130,3 +130,30 @@ func FuzzParsePlain(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseMessage: ParseMessage never panics, accepts exactly what
+// Message builds, and what it accepts rebuilds to the same bytes.
+func FuzzParseMessage(f *testing.F) {
+	pub := vecKey(f).PubKey().SerializeCompressed()
+	m, err := sasl.Message(vecEP, pub, bytes.Repeat([]byte{0x11}, 32), bytes.Repeat([]byte{0x22}, 32))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(m)
+	f.Add(m[:len(m)-1])
+	f.Add([]byte("THORCHAT-SECP256K1/1\x00"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, m []byte) {
+		p, err := sasl.ParseMessage(m)
+		if err != nil {
+			if !errors.Is(err, sasl.ErrMalformed) {
+				t.Fatalf("error %v is not ErrMalformed", err)
+			}
+			return
+		}
+		again, err := sasl.Message(p.Endpoint, p.PubKey, p.CNonce, p.SNonce)
+		if err != nil || !bytes.Equal(again, m) {
+			t.Fatalf("accepted %x, which rebuilds to %x (%v)", m, again, err)
+		}
+	})
+}

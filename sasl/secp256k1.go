@@ -1,6 +1,7 @@
 package sasl
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -90,6 +91,46 @@ func Message(ep Endpoint, pub33, cnonce, snonce []byte) ([]byte, error) {
 	m = append(m, cnonce...)
 	m = append(m, snonce...)
 	return m, nil
+}
+
+// Parts are the fields of a message M, as [ParseMessage] splits it.
+type Parts struct {
+	Endpoint Endpoint
+	PubKey   []byte // 33 bytes
+	CNonce   []byte // 32 bytes
+	SNonce   []byte // 32 bytes
+}
+
+// ParseMessage splits M into its fields, the inverse of [Message]: it
+// checks the domain tag, that the host is in the canonical (lower-case,
+// printable ASCII) form and that the lengths are exact. A signer uses it
+// to sign nothing but THORCHAT-SECP256K1 messages. Errors wrap
+// ErrMalformed; the slices in Parts alias m.
+func ParseMessage(m []byte) (Parts, error) {
+	var p Parts
+	rest, ok := bytes.CutPrefix(m, []byte(domainTag+"\x00"))
+	if !ok {
+		return p, fmt.Errorf("parse message: not a %s message: %w", domainTag, ErrMalformed)
+	}
+	if len(rest) < 1 {
+		return p, fmt.Errorf("parse message: truncated: %w", ErrMalformed)
+	}
+	hl := int(rest[0])
+	if len(rest) != 1+hl+2+PubKeyLen+2*NonceLen {
+		return p, fmt.Errorf("parse message: %d bytes after the tag, want %d for a %d-byte host: %w",
+			len(rest), 1+hl+2+PubKeyLen+2*NonceLen, hl, ErrMalformed)
+	}
+	host := string(rest[1 : 1+hl])
+	ep := Endpoint{Host: host, Port: binary.BigEndian.Uint16(rest[1+hl:])}
+	if canon, err := ep.canonicalHost(); err != nil || canon != host {
+		return p, fmt.Errorf("parse message: host is not in canonical form: %w", ErrMalformed)
+	}
+	rest = rest[1+hl+2:]
+	p.Endpoint = ep
+	p.PubKey = rest[:PubKeyLen]
+	p.CNonce = rest[PubKeyLen : PubKeyLen+NonceLen]
+	p.SNonce = rest[PubKeyLen+NonceLen:]
+	return p, nil
 }
 
 // Sign signs SHA-256(msg) with priv (RFC 6979, low-S) and returns r ‖ s.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
@@ -338,6 +339,41 @@ func TestMessageRefusals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if m, err := sasl.Message(tt.ep, tt.pub, tt.cn, tt.sn); !errors.Is(err, sasl.ErrMalformed) || m != nil {
 				t.Fatalf("Message = %x, %v", m, err)
+			}
+		})
+	}
+}
+
+func TestParseMessage(t *testing.T) {
+	pub := vecKey(t).PubKey().SerializeCompressed()
+	cn, sn := bytes.Repeat([]byte{0x11}, 32), bytes.Repeat([]byte{0x22}, 32)
+	m, err := sasl.Message(vecEP, pub, cn, sn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := sasl.ParseMessage(m)
+	if err != nil || p.Endpoint != vecEP || !bytes.Equal(p.PubKey, pub) || !bytes.Equal(p.CNonce, cn) || !bytes.Equal(p.SNonce, sn) {
+		t.Fatalf("ParseMessage = %+v, %v", p, err)
+	}
+	upper := bytes.Replace(m, []byte(vecEP.Host), []byte(strings.ToUpper(vecEP.Host)), 1)
+	tests := []struct {
+		name string
+		m    []byte
+	}{
+		{"empty", nil},
+		{"other tag", append([]byte("THORCHAT-SECP256K1/2"), m[20:]...)},
+		{"no separator", append([]byte("THORCHAT-SECP256K1/1"), m[21:]...)},
+		{"truncated", m[:len(m)-1]},
+		{"extra byte", append(append([]byte(nil), m...), 0)},
+		{"tag only", []byte("THORCHAT-SECP256K1/1\x00")},
+		{"upper-case host", upper},
+		{"empty host", append([]byte("THORCHAT-SECP256K1/1\x00\x00"), make([]byte, 2+33+64)...)},
+		{"host with a space", bytes.Replace(m, []byte("abc"), []byte("a c"), 1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := sasl.ParseMessage(tt.m); !errors.Is(err, sasl.ErrMalformed) {
+				t.Fatalf("ParseMessage: %v; want ErrMalformed", err)
 			}
 		})
 	}

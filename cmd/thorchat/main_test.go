@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv("THORCHAT_TEST_SIGNER"); mode != "" {
 		os.Exit(testSigner(mode))
 	}
+	if os.Getenv("THORCHAT_TEST_CLI") == "1" { // the CLI itself, e.g. thorchat sign
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	os.Exit(m.Run())
 }
 
@@ -62,6 +65,21 @@ func signCmd(t *testing.T, mode, keyHex string) string {
 	}
 	// GORACE drops the race detector's 1 s pause at exit.
 	return fmt.Sprintf("exec env GORACE=atexit_sleep_ms=0 THORCHAT_TEST_SIGNER=%s THORCHAT_TEST_KEY=%s '%s'", mode, keyHex, exe)
+}
+
+// cliCmd is a shell command that runs this CLI (the test binary) with
+// args, each single-quoted.
+func cliCmd(t *testing.T, args ...string) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := fmt.Sprintf("exec env GORACE=atexit_sleep_ms=0 THORCHAT_TEST_CLI=1 '%s'", exe)
+	for _, a := range args {
+		cmd += " '" + a + "'"
+	}
+	return cmd
 }
 
 // runCLI runs the CLI and returns its exit code and output.
@@ -166,6 +184,9 @@ func TestLogin(t *testing.T) {
 	}{
 		{"key", []string{"-key", path}, 0, account + "\n", nil},
 		{"sign-cmd", []string{"-sign-cmd", signCmd(t, "good", keyHex)}, 0, account + "\n", nil},
+		{"thorchat sign", []string{"-sign-cmd", cliCmd(t, "sign", "-key", path)}, 0, account + "\n", nil},
+		{"thorchat sign for this host", []string{"-sign-cmd", cliCmd(t, "sign", "-key", path, "-host", "127.0.0.1")}, 0, account + "\n", nil},
+		{"thorchat sign for other hosts", []string{"-sign-cmd", cliCmd(t, "sign", "-key", path, "-host", "x.onion")}, 1, "", []string{`host "127.0.0.1" is not one this signer signs for`}},
 		{"explicit host and port", []string{"-key", path, "-host", "127.0.0.1", "-port", port, "-nick", "me"}, 0, account + "\n", nil},
 		{"bad signer", []string{"-sign-cmd", signCmd(t, "wrongkey", keyHex)}, 1, "", []string{"does not verify against its public key"}},
 		{"wrong host", []string{"-key", path, "-host", "wrong.example"}, 1, "", []string{"904 SASL authentication failed", `host "wrong.example"`}},
@@ -296,4 +317,35 @@ func (p *socks5) handle(c net.Conn) {
 	c.Write([]byte{5, 0, 0, 1, 127, 0, 0, 1, 0, 0})
 	go func() { io.Copy(u, r); u.Close() }()
 	io.Copy(c, u)
+}
+
+func TestSignUsage(t *testing.T) {
+	path, _, _ := keygen(t)
+	tests := []struct {
+		name string
+		args []string
+		env  string
+		code int
+		want string
+	}{
+		{"no key", []string{"sign"}, "pubkey", 2, "-key FILE is required"},
+		{"no THORCHAT_SIGN", []string{"sign", "-key", path}, "", 2, "THORCHAT_SIGN is not set"},
+		{"unknown operation", []string{"sign", "-key", path}, "decrypt", 1, "want pubkey or sign"},
+		{"not a login message", []string{"sign", "-key", path}, "sign", 1, "sign request refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var o, e bytes.Buffer
+			getenv := func(k string) string {
+				if k == client.EnvSign {
+					return tt.env
+				}
+				return ""
+			}
+			code := cmdSign(tt.args[1:], strings.NewReader(hex.EncodeToString([]byte("hello"))), getenv, &o, &e)
+			if code != tt.code || !strings.Contains(e.String(), tt.want) || o.Len() != 0 {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want %d and %q", code, o.String(), e.String(), tt.code, tt.want)
+			}
+		})
+	}
 }
