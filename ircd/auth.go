@@ -377,7 +377,7 @@ func (s *Server) async(c *Client, work func() func()) {
 }
 
 // asyncWorker runs j, then parks for further steps until it has been idle
-// for asyncIdle or the server stops.
+// for asyncIdle or the server stops. At most cap(s.workers) workers park.
 func (s *Server) asyncWorker(j asyncJob) {
 	idle := time.NewTimer(asyncIdle)
 	defer idle.Stop()
@@ -395,10 +395,18 @@ func (s *Server) asyncWorker(j asyncJob) {
 			return
 		}
 		j = asyncJob{}
+		// at most cap(s.workers) workers wait for work; the rest of a
+		// burst's workers exit at once
+		if s.idleWorkers.Add(1) > int64(cap(s.workers)) {
+			s.idleWorkers.Add(-1)
+			return
+		}
 		idle.Reset(asyncIdle)
 		select {
 		case j = <-s.parked:
+			s.idleWorkers.Add(-1)
 		case <-idle.C:
+			s.idleWorkers.Add(-1)
 			return
 		case <-s.done:
 			return

@@ -134,11 +134,13 @@ type Server struct {
 	// createdText is the 003 text, formatted once
 	createdText string
 
-	events   chan event
-	workers  chan struct{} // bounds concurrent async steps
-	parked   chan asyncJob // hands a step to a parked async worker (unbuffered)
-	saslOpts SASLOptions
-	calls    chan func()
+	events  chan event
+	workers chan struct{} // bounds concurrent async steps
+	parked  chan asyncJob // hands a step to a parked async worker (unbuffered)
+	// idleWorkers counts async workers parked or about to park
+	idleWorkers atomic.Int64
+	saslOpts    SASLOptions
+	calls       chan func()
 
 	bufs    bufPool
 	outBufs outPool

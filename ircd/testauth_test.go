@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gopkg.in/irc.v4"
 )
@@ -13,7 +14,7 @@ import (
 // testAuth is a small, real Authenticator for tests: its one mechanism,
 // TEST, takes the account name as the whole response. Accounts named
 // "root…" are IRC operators, "staff…" are staff, "fail…" fail, "banned…"
-// are banned. A logged-in client's host becomes "<account>.users.test".
+// are banned, "slow…" take 20 ms. A logged-in client's host becomes "<account>.users.test".
 type testAuth struct {
 	mechs   []string
 	require bool
@@ -84,6 +85,8 @@ func (s *testSession) Step(resp []byte) ([]byte, bool, Login, error) {
 		return nil, false, Login{}, errors.New("bad credentials")
 	case strings.HasPrefix(acct, "banned"):
 		return nil, false, Login{}, ErrBanned
+	case strings.HasPrefix(acct, "slow"):
+		time.Sleep(20 * time.Millisecond)
 	}
 	return nil, true, s.a.Classify(acct), nil
 }
@@ -121,4 +124,37 @@ func TestTestAuthIsAnAuthenticator(t *testing.T) {
 	if m := c.expectNumeric("330"); m.Param(2) != "acct1" {
 		t.Fatalf("330: %v", m)
 	}
+}
+
+// TestAsyncWorkersPark: a burst of slow SASL steps, more than the worker
+// bound, all complete; afterwards at most that many workers stay parked,
+// and a later login is served (by a parked worker).
+func TestAsyncWorkersPark(t *testing.T) {
+	const workers, burst = 2, 12
+	ts := startServer(t, func(c *Config) {
+		c.Auth = newTestAuth()
+		c.SASL.Workers = workers
+	})
+	var cs []*testClient
+	for i := range burst {
+		c := ts.connect("u"+itoa(i), "sasl")
+		c.send("AUTHENTICATE TEST")
+		c.expect("AUTHENTICATE", nil)
+		cs = append(cs, c)
+	}
+	for i, c := range cs {
+		c.send("AUTHENTICATE " + base64.StdEncoding.EncodeToString([]byte("slow"+itoa(i))))
+	}
+	for _, c := range cs {
+		c.expectNumeric("903")
+	}
+	var idle int64
+	ts.do(func(s *Server) { idle = s.idleWorkers.Load() })
+	if idle < 1 || idle > workers {
+		t.Fatalf("%d async workers parked after the burst, want 1..%d", idle, workers)
+	}
+	cs[0].send("AUTHENTICATE TEST")
+	cs[0].expect("AUTHENTICATE", nil)
+	cs[0].send("AUTHENTICATE " + base64.StdEncoding.EncodeToString([]byte("slow0")))
+	cs[0].expectNumeric("903")
 }
