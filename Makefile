@@ -50,8 +50,10 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./...
 
 # make load: the load tool (cmd/thorchat-load) against a throw-away daemon,
-# each pinned to its own core (scripts/bench.sh, docs/performance.md).
-# LOAD_ARGS passes flags, e.g. LOAD_ARGS='-scenario flood'.
+# each pinned to its own core; the login scenario gives both the two cores
+# and logs in over the daemon's unix socket (scripts/bench.sh,
+# docs/performance.md). LOAD_ARGS passes flags, e.g.
+# LOAD_ARGS='-scenario flood' or LOAD_ARGS='-scenario login'.
 load: build
 	scripts/bench.sh $(LOAD_ARGS)
 
