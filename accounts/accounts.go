@@ -51,8 +51,11 @@ type Config struct {
 	// LoginWait is the longest a login waits for the rate budget before
 	// it fails (default 5 s).
 	LoginWait time.Duration
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// KeyCache is how many parsed public keys of recent logins are kept
+	// in memory (0: DefaultKeyCache; negative: none); see keyCache.
+	KeyCache int
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Service implements ircd.Authenticator.
@@ -60,6 +63,7 @@ type Service struct {
 	cfg     Config
 	policy  atomic.Pointer[Policy]
 	limiter *rate.Limiter
+	keys    *keyCache
 	log     *slog.Logger
 }
 
@@ -76,6 +80,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.KeyCache == 0 {
+		cfg.KeyCache = DefaultKeyCache
+	}
 	if cfg.LoginWait <= 0 {
 		cfg.LoginWait = 5 * time.Second
 	}
@@ -86,7 +93,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.LoginRate > 0 {
 		lim = rate.NewLimiter(rate.Limit(cfg.LoginRate), max(cfg.LoginBurst, 1))
 	}
-	s := &Service{cfg: cfg, limiter: lim, log: cfg.Logger}
+	s := &Service{cfg: cfg, limiter: lim, keys: newKeyCache(cfg.KeyCache), log: cfg.Logger}
 	p := cfg.Policy
 	s.policy.Store(&p)
 	return s, nil
@@ -166,7 +173,11 @@ func (s *Service) Start(mech string, l ircd.Listener) (ircd.SASLSession, bool) {
 	switch mech {
 	case sasl.MechSecp256k1:
 		ep := sasl.Endpoint{Host: strings.ToLower(l.Host), Port: uint16(l.Port)}
-		return &secpSession{svc: s, srv: sasl.NewSecp256k1Server(ep, nil)}, true
+		srv := sasl.NewSecp256k1Server(ep, nil)
+		if s.keys != nil {
+			srv.SetKeyParser(s.keys.parse)
+		}
+		return &secpSession{svc: s, srv: srv}, true
 	case MechECDSA, sasl.MechPlain:
 		if _, ok := s.cfg.Store.(CredStore); !ok {
 			return nil, false
@@ -205,6 +216,7 @@ func (x *secpSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 		return ch, false, ircd.Login{}, err
 	}
 	pub := x.srv.PublicKey()
+	s.keys.add(pub, x.srv.Key())
 	name, err := identity.AccountAddressOf(s.cfg.HRP, x.srv.Key())
 	if err != nil {
 		return nil, false, ircd.Login{}, fmt.Errorf("derive account: %w", err)

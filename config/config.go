@@ -117,6 +117,7 @@ type Accounts struct {
 	PubKeyHRP    string   `toml:"pubkey_hrp"`
 	LoginRate    float64  `toml:"login_rate"`
 	LoginBurst   int      `toml:"login_burst"`
+	KeyCache     int      `toml:"key_cache"`
 	SASLTimeout  Duration `toml:"sasl_timeout"`
 	SASLFailures int      `toml:"sasl_max_failures"`
 }

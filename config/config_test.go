@@ -71,6 +71,7 @@ func TestParseErrors(t *testing.T) {
 		{"limit out of range", "[limits]\n\nnick_len = 500\n", "limits.nick_len", 3, "between"},
 		{"bad server name", "[server]\nname = \"no spaces allowed\"\n", "server.name", 2, "host-like"},
 		{"bad flood", "[flood]\nburst = 0\n", "flood", 1, "burst"},
+		{"negative key cache", "[accounts]\nkey_cache = -1\n", "accounts.key_cache", 2, "0..1000000"},
 		{"bad channel", "[[channel]]\nname = \"nohash\"\n", "channel[0].name", 0, "invalid channel"},
 		{"bad speak", "[[channel]]\nname = \"#a\"\nspeak = \"all\"\n", "channel[0].speak", 0, "operators"},
 		{"syntax", "[server]\nname = x\"\n", "", 2, "expected"},

@@ -67,6 +67,7 @@ func Default() *Config {
 			PubKeyHRP:    "thorpub",
 			LoginRate:    2000,
 			LoginBurst:   200,
+			KeyCache:     10000,
 			SASLTimeout:  Duration{30 * time.Second},
 			SASLFailures: 3,
 		},

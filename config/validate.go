@@ -72,6 +72,9 @@ func (c *Config) validate() error {
 	if c.Accounts.HRP == "" || strings.ToLower(c.Accounts.HRP) != c.Accounts.HRP {
 		return bad("accounts.hrp", "must be a lower-case bech32 prefix")
 	}
+	if c.Accounts.KeyCache < 0 || c.Accounts.KeyCache > 1_000_000 {
+		return bad("accounts.key_cache", "must be within 0..1000000")
+	}
 	if c.Accounts.SASLFailures < 1 {
 		return bad("accounts.sasl_max_failures", "must be at least 1")
 	}

@@ -378,3 +378,52 @@ func TestParseMessage(t *testing.T) {
 		})
 	}
 }
+
+// TestSetKeyParser: the server parses the client's key with the parser it
+// is given (a cache, in the daemon), and fails as the parser fails.
+func TestSetKeyParser(t *testing.T) {
+	priv := vecKey(t)
+	signer := sasl.NewKeySigner(priv)
+	calls := 0
+	tests := []struct {
+		name   string
+		parser sasl.KeyParser
+		ok     bool
+	}{
+		{"default", nil, true},
+		{"cached point", func(pub []byte) (*secp256k1.PublicKey, error) { calls++; return priv.PubKey(), nil }, true},
+		{"refusing parser", func(pub []byte) (*secp256k1.PublicKey, error) { calls++; return nil, sasl.ErrBadKey }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := calls
+			cli := sasl.NewSecp256k1Client(vecEP, signer, nil)
+			srv := sasl.NewSecp256k1Server(vecEP, nil)
+			srv.SetKeyParser(tt.parser)
+			first, err := cli.Next(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch, _, err := srv.Next(first)
+			if tt.parser != nil && calls != before+1 {
+				t.Fatalf("parser called %d times", calls-before)
+			}
+			if !tt.ok {
+				if !errors.Is(err, sasl.ErrBadKey) {
+					t.Fatalf("client-first: %v; want ErrBadKey", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			sig, err := cli.Next(ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, done, err := srv.Next(sig); err != nil || !done {
+				t.Fatalf("done=%v err=%v", done, err)
+			}
+		})
+	}
+}

@@ -23,6 +23,7 @@ const (
 type Secp256k1Server struct {
 	ep    Endpoint
 	rnd   io.Reader
+	parse KeyParser
 	state serverState
 	pub   []byte
 	pk    *secp256k1.PublicKey
@@ -37,6 +38,16 @@ func NewSecp256k1Server(ep Endpoint, rnd io.Reader) *Secp256k1Server {
 	}
 	return &Secp256k1Server{ep: ep, rnd: rnd}
 }
+
+// KeyParser turns a client's 33-byte compressed key into a point, as
+// [ParsePubKey] does (and with its errors). A server can use one that
+// remembers the keys of recent logins, so that a returning key is not
+// decompressed again.
+type KeyParser func(pub33 []byte) (*secp256k1.PublicKey, error)
+
+// SetKeyParser replaces [ParsePubKey] for the client-first message; call it
+// before the first Next. nil restores ParsePubKey.
+func (s *Secp256k1Server) SetKeyParser(p KeyParser) { s.parse = p }
 
 // Next consumes the next decoded client response (the first call gets the
 // client-first message) and returns the next challenge to send. done is true
@@ -73,7 +84,11 @@ func (s *Secp256k1Server) clientFirst(resp []byte) ([]byte, error) {
 	}
 	pub := resp[1 : 1+PubKeyLen]
 	cnonce := resp[1+PubKeyLen:]
-	pk, err := ParsePubKey(pub)
+	parse := s.parse
+	if parse == nil {
+		parse = ParsePubKey
+	}
+	pk, err := parse(pub)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", MechSecp256k1, err)
 	}

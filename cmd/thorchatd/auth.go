@@ -41,12 +41,17 @@ func newAccounts(cfg *config.Config, db *store.DB, log *slog.Logger) (*accounts.
 		return nil, err
 	}
 	log.Info("operator allowlist loaded", "operators", pol.Operators.Len(), "staff", len(pol.Staff), "opers", len(pol.Opers))
+	keyCache := cfg.Accounts.KeyCache
+	if keyCache == 0 {
+		keyCache = -1 // key_cache = 0 turns the cache off
+	}
 	return accounts.New(accounts.Config{
 		HRP:        cfg.Accounts.HRP,
 		Store:      db,
 		Policy:     pol,
 		LoginRate:  cfg.Accounts.LoginRate,
 		LoginBurst: cfg.Accounts.LoginBurst,
+		KeyCache:   keyCache,
 		Logger:     log,
 	})
 }
