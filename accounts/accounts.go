@@ -235,5 +235,6 @@ func (x *secpSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 	}
 	l := s.Classify(name)
 	l.KeyLogin = true
+	l.Modes = acct.UModes
 	return nil, true, l, nil
 }

@@ -229,7 +229,9 @@ func (s *Service) credLogin(account string) (ircd.Login, error) {
 	if acct.Flags&store.FlagBanned != 0 {
 		return ircd.Login{}, fmt.Errorf("this account is banned from the server: %w", ircd.ErrBanned)
 	}
-	return s.Classify(account), nil
+	l := s.Classify(account)
+	l.Modes = acct.UModes
+	return l, nil
 }
 
 // ecdsaSession is ECDSA-NIST256P-CHALLENGE: the client sends its account

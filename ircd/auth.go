@@ -50,6 +50,9 @@ type Login struct {
 	// KeyLogin is set when the account's own key signed (not a device
 	// credential): only such sessions may manage credentials.
 	KeyLogin bool
+	// Modes are the user modes the account keeps (see UserModeStore),
+	// set at login.
+	Modes string
 }
 
 // ErrBanned marks a login refused because the key or account is banned.
@@ -211,6 +214,7 @@ func (s *Server) login(c *Client, login Login) {
 	c.numeric(rplSASLSuccess, "SASL authentication successful")
 	if first {
 		s.loadAccept(c)
+		s.applyKeptModes(c, login.Modes)
 	}
 	if c.registered && first {
 		s.afterLogin(c)

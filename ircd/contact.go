@@ -95,20 +95,21 @@ func (s *Server) addAccept(c *Client, key string) bool {
 	return true
 }
 
-// background queues a store write for the accept writer; nothing waits
-// for it. Writes are committed one at a time in the order they were made
-// (an ACCEPT and the ACCEPT -x after it must not swap). When the writer is
-// far behind the write is dropped, not queued without bound: the list in
-// memory still changes, the stored one does not.
+// background queues a store write of an account preference (accept list,
+// kept user modes) for the accept writer; nothing waits for it. Writes are
+// committed one at a time in the order they were made (an ACCEPT and the
+// ACCEPT -x after it must not swap). When the writer is far behind the
+// write is dropped, not queued without bound: the state in memory still
+// changes, the stored one does not.
 func (s *Server) background(f func()) {
 	select {
 	case s.acceptQ <- f:
 	default:
-		s.log.Error("accept list store is behind; a change was not saved")
+		s.log.Error("account preference store is behind; a change was not saved")
 	}
 }
 
-// acceptWriter runs queued accept-list writes until the server stops, then
+// acceptWriter runs queued preference writes until the server stops, then
 // finishes what is queued, so Run returns only after they are committed.
 func (s *Server) acceptWriter() {
 	for {

@@ -34,6 +34,7 @@ func (s *Server) userMode(c *Client, m *irc.Message) {
 	applied := ""
 	dir := byte(0)
 	unknown := false
+	kept := c.keptModes()
 	for i := 0; i < len(m.Params[1]); i++ {
 		l := m.Params[1][i]
 		switch l {
@@ -41,20 +42,8 @@ func (s *Server) userMode(c *Client, m *irc.Message) {
 			add = true
 		case '-':
 			add = false
-		case 'i':
-			if c.invisible != add {
-				c.invisible = add
-				if add {
-					s.st.invisible++
-				} else {
-					s.st.invisible--
-				}
-				applied += modeDir(&dir, add) + "i"
-			}
-		case 'R', 'g', 'T', 'w':
-			p := c.umodeFlag(l)
-			if *p != add {
-				*p = add
+		case 'i', 'R', 'g', 'T', 'w':
+			if s.setUserMode(c, l, add) {
 				applied += modeDir(&dir, add) + string(l)
 			}
 		case 'o':
@@ -73,6 +62,34 @@ func (s *Server) userMode(c *Client, m *irc.Message) {
 	if applied != "" {
 		c.send(line(c.prefix(), "MODE", c.nick, applied))
 	}
+	if now := c.keptModes(); now != kept {
+		s.saveKeptModes(c, now)
+	}
+}
+
+// setUserMode sets or clears one of the user modes a client may change
+// itself and keep (keptModeLetters), and reports whether it changed.
+func (s *Server) setUserMode(c *Client, l byte, add bool) bool {
+	if l == 'i' {
+		if c.invisible == add {
+			return false
+		}
+		c.invisible = add
+		if c.registered { // registration counts the clients that have it by then
+			if add {
+				s.st.invisible++
+			} else {
+				s.st.invisible--
+			}
+		}
+		return true
+	}
+	p := c.umodeFlag(l)
+	if *p == add {
+		return false
+	}
+	*p = add
+	return true
 }
 
 // modeDir returns "+" or "-" when the direction changes.

@@ -98,6 +98,9 @@ func (s *Server) tryRegister(c *Client) {
 	}
 	c.registered = true
 	s.st.unknown--
+	if c.invisible { // set by a kept mode at login
+		s.st.invisible++
+	}
 	if c.oper {
 		s.st.opers++ // a SASL login before registration made it an oper
 	}
@@ -114,6 +117,7 @@ func (s *Server) tryRegister(c *Client) {
 	s.sendISupport(c)
 	s.sendLusers(c)
 	s.sendMotd(c)
+	s.sendKeptModes(c)
 	if c.account != "" {
 		s.afterLogin(c)
 	}

@@ -89,6 +89,9 @@ type Config struct {
 	Flood FloodOptions
 	// Accepts keeps accept lists of logged-in users (optional).
 	Accepts AcceptStore
+	// UserModes keeps the user modes accounts choose (optional): they
+	// come back with Login.Modes at the next login.
+	UserModes UserModeStore
 	// MaxAccept bounds an accept list (default 50).
 	MaxAccept int
 	// RequireSASL turns away clients that register without logging in.
@@ -160,7 +163,7 @@ type Server struct {
 	// processor-owned state
 	st       state
 	persistQ chan persistJob
-	acceptQ  chan func() // accept-list writes, in order (contact.go)
+	acceptQ  chan func() // account preference writes (accept lists, user modes), in order (contact.go)
 	wake     *time.Timer // resumes throttled clients
 	wakeAt   time.Time
 

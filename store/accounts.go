@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -23,7 +24,15 @@ type Account struct {
 	Created  time.Time `json:"created"`
 	LastSeen time.Time `json:"last_seen"`
 	Flags    uint32    `json:"flags"`
+	// UModes are the user modes the account keeps across logins, letters
+	// of UserModeLetters (SetUserModes).
+	UModes string `json:"umodes,omitempty"`
 }
+
+// UserModeLetters are the user modes an account may keep across logins:
+// caller ID (g), invisible (i), registered-only private messages (R), no
+// CTCP (T) and wallops (w). Operator status (o) is never kept.
+const UserModeLetters = "giRTw"
 
 func decodeAccount(name string, v []byte) (Account, error) {
 	var a Account
@@ -146,6 +155,26 @@ func (db *DB) GetAccount(name string) (Account, error) {
 // SetAccountFlags sets then clears flag bits on the named account in one
 // transaction and returns the updated account (ErrNotFound if absent).
 func (db *DB) SetAccountFlags(name string, set, clear uint32) (Account, error) {
+	return db.updateAccount(name, "set flags", func(a *Account) { a.Flags = (a.Flags | set) &^ clear })
+}
+
+// SetUserModes records the user modes the named account keeps across
+// logins: letters of UserModeLetters, each at most once ("" for none).
+// ErrInvalid for anything else, ErrNotFound if the account is absent.
+func (db *DB) SetUserModes(name, modes string) error {
+	for i := 0; i < len(modes); i++ {
+		if !strings.ContainsRune(UserModeLetters, rune(modes[i])) || strings.IndexByte(modes[i+1:], modes[i]) >= 0 {
+			return fmt.Errorf("store: set user modes of %q: %w: %q is not a set of %s", name, ErrInvalid, modes, UserModeLetters)
+		}
+	}
+	_, err := db.updateAccount(name, "set user modes", func(a *Account) { a.UModes = modes })
+	return err
+}
+
+// updateAccount applies fn to the named account in one transaction and
+// returns the result (ErrNotFound if absent); what names the change in
+// errors.
+func (db *DB) updateAccount(name, what string, fn func(*Account)) (Account, error) {
 	if err := checkKey("account name", name); err != nil {
 		return Account{}, err
 	}
@@ -161,11 +190,11 @@ func (db *DB) SetAccountFlags(name string, set, clear uint32) (Account, error) {
 		} else if !ok {
 			return ErrNotFound
 		}
-		a.Flags = (a.Flags | set) &^ clear
+		fn(&a)
 		return putAccount(b, a)
 	})
 	if err != nil {
-		return Account{}, fmt.Errorf("store: set flags of %q: %w", name, err)
+		return Account{}, fmt.Errorf("store: %s of %q: %w", what, name, err)
 	}
 	return a, nil
 }

@@ -119,6 +119,49 @@ func TestSetAccountFlags(t *testing.T) {
 	}
 }
 
+func TestSetUserModes(t *testing.T) {
+	path := dbPath(t)
+	db := mustOpen(t, path, Options{})
+	mustLogin(t, db, 1, t0)
+	tests := []struct {
+		name  string
+		acct  string
+		modes string
+		want  error
+	}{
+		{"all", acctName(1), "giRTw", nil},
+		{"none", acctName(1), "", nil},
+		{"some", acctName(1), "Rg", nil},
+		{"operator", acctName(1), "o", ErrInvalid},
+		{"twice", acctName(1), "RR", ErrInvalid},
+		{"with a sign", acctName(1), "+R", ErrInvalid},
+		{"unknown account", acctName(9), "R", ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before, _ := db.GetAccount(acctName(1))
+			err := db.SetUserModes(tt.acct, tt.modes)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("SetUserModes(%q) = %v, want %v", tt.modes, err, tt.want)
+			}
+			a, _ := db.GetAccount(acctName(1))
+			switch {
+			case tt.want == nil && tt.acct == acctName(1) && a.UModes != tt.modes:
+				t.Fatalf("stored %q, want %q", a.UModes, tt.modes)
+			case tt.want != nil && a.UModes != before.UModes:
+				t.Fatalf("a refused change was stored: %q", a.UModes)
+			}
+		})
+	}
+	// kept across a reopen, and by a later login
+	mustClose(t, db)
+	db = mustOpen(t, path, Options{})
+	defer mustClose(t, db)
+	if a := mustLogin(t, db, 1, t0.Add(time.Hour)); a.UModes != "Rg" {
+		t.Fatalf("after reopen and login: %q", a.UModes)
+	}
+}
+
 func TestLoginConcurrency(t *testing.T) {
 	db := mustOpen(t, dbPath(t), Options{})
 	defer mustClose(t, db)

@@ -54,6 +54,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Logger:       log,
 		Auth:         acc,
 		Accepts:      db,
+		UserModes:    db,
 		ChannelStore: chanStore{db},
 		Rehash:       func() error { return reloadPolicy(cfg.Path, acc, log) },
 		MaxAccept:    cfg.Limits.MaxAccept,
