@@ -3,7 +3,6 @@ package ircd
 import (
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"gopkg.in/irc.v4"
 )
@@ -209,18 +208,7 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 // without tags): the sender's line was within it without the prefix. It
 // cuts at a UTF-8 character boundary.
 func (s *Server) fitText(prefix, cmd, target, text string) string {
-	room := s.lim.LineBytes - (1 + len(prefix) + 1 + len(cmd) + 1 + len(target) + 2 + 2)
-	if len(text) <= room {
-		return text
-	}
-	if room <= 0 {
-		return ""
-	}
-	cut := room
-	for cut > 0 && !utf8.RuneStart(text[cut]) {
-		cut--
-	}
-	return text[:cut]
+	return truncate(text, s.lim.LineBytes-(1+len(prefix)+1+len(cmd)+1+len(target)+2+2))
 }
 
 // cannotSend returns why c may not speak in ch, or "".

@@ -326,3 +326,26 @@ func TestRelayedLineFits(t *testing.T) {
 		})
 	}
 }
+
+func TestTruncate(t *testing.T) {
+	tests := []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"hello", 10, "hello"},
+		{"hello", 5, "hello"},
+		{"hello", 3, "hel"},
+		{"héllo", 2, "h"}, // é is 2 bytes: not split
+		{"héllo", 3, "hé"},
+		{"日本", 4, "日"}, // 3-byte characters
+		{"日本", 2, ""},
+		{"abc", 0, ""},
+		{"abc", -1, ""},
+	}
+	for _, tt := range tests {
+		if got := truncate(tt.s, tt.n); got != tt.want || !utf8.ValidString(got) {
+			t.Errorf("truncate(%q, %d) = %q, want %q", tt.s, tt.n, got, tt.want)
+		}
+	}
+}

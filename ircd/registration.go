@@ -3,6 +3,7 @@ package ircd
 import (
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	"gopkg.in/irc.v4"
 )
@@ -64,9 +65,16 @@ func (s *Server) handleUser(c *Client, m *irc.Message) {
 	s.tryRegister(c)
 }
 
+// truncate cuts s to at most n bytes, at a UTF-8 character boundary.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	if n <= 0 {
+		return ""
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }
