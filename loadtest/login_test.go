@@ -166,3 +166,38 @@ func TestFirstParam(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginNoServer: with nothing listening, every connect fails and the
+// run ends at once with an error (it must not wait for logins that never
+// started), for both clients, over TCP and a unix socket.
+func TestLoginNoServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	missing := filepath.Join(t.TempDir(), "no.sock")
+	for _, client := range []string{ClientNet, ClientEpoll} {
+		for _, unix := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s unix=%v", client, unix), func(t *testing.T) {
+				if client == ClientEpoll && !hasEpollClient {
+					t.Skip("the epoll client needs Linux")
+				}
+				cfg := LoginConfig{Addr: closed, Client: client, Accounts: 30, Logins: 30, Concurrency: 4}
+				if unix {
+					cfg.Unix, cfg.Host = missing, "bench.local"
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				res, err := Login(ctx, cfg)
+				if err == nil || ctx.Err() != nil {
+					t.Fatalf("Login = %v (context: %v); want a connect error before the deadline", err, ctx.Err())
+				}
+				if res.FirstTime.Logins != 0 || res.FirstTime.Failures == 0 {
+					t.Fatalf("got %+v", res.FirstTime)
+				}
+			})
+		}
+	}
+}

@@ -138,7 +138,6 @@ func epollLogins(ctx context.Context, cfg LoginConfig, ep sasl.Endpoint, keys []
 func (r *epollRun) run(n int) {
 	events := make([]syscall.EpollEvent, 128)
 	var next int64
-	inflight := 0
 	lastSweep := time.Now()
 	for {
 		for len(r.free) > 0 && next < int64(n) && r.st.failed <= r.maxFail && r.ctx.Err() == nil {
@@ -151,9 +150,8 @@ func (r *epollRun) run(n int) {
 				break
 			}
 			next++
-			inflight++
 		}
-		if inflight == 0 {
+		if len(r.free) == len(r.slots) { // nothing in flight
 			if next >= int64(n) || r.st.failed > r.maxFail || r.ctx.Err() != nil {
 				return
 			}
@@ -171,9 +169,6 @@ func (r *epollRun) run(n int) {
 			}
 			if err := r.handle(c, ev.Events); err != nil {
 				r.end(c, err)
-				inflight--
-			} else if c.fd < 0 { // done
-				inflight--
 			}
 		}
 		if now := time.Now(); now.Sub(lastSweep) > 100*time.Millisecond || r.ctx.Err() != nil {
@@ -182,7 +177,6 @@ func (r *epollRun) run(n int) {
 				c := &r.slots[i]
 				if c.fd >= 0 && (now.After(c.deadline) || r.ctx.Err() != nil) {
 					r.end(c, fmt.Errorf("login %d: timed out in state %d", c.i, c.state))
-					inflight--
 				}
 			}
 		}
@@ -213,12 +207,15 @@ func (r *epollRun) wait(events []syscall.EpollEvent) (int, error) {
 }
 
 // launch opens slot si's socket for login i and starts the exchange. It
-// returns false (and counts nothing) when the connection must be retried.
+// returns false (and counts nothing) when the connection must be retried;
+// true when login i is under way or has failed (counted, slot free again).
+// A slot is in use exactly while its login is in flight.
 func (r *epollRun) launch(si int32, i int64) bool {
 	c := &r.slots[si]
 	fd, err := syscall.Socket(r.domain, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		r.fail(fmt.Errorf("socket: %w", err))
+		r.free = append(r.free, si)
 		return true
 	}
 	*c = econn{fd: fd, slot: si, i: i, start: time.Now(), buf: c.buf}
