@@ -141,10 +141,11 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 			return
 		}
 		params[0] = target
+		prefix := c.prefix()
 		if cmd != "TAGMSG" {
-			params[1] = s.fitText(c.prefix(), cmd, target, text)
+			params[1] = s.fitText(prefix, cmd, target, text)
 		}
-		msg := newOutMsg(s.clock.Now(), buildLine(c.prefix(), cmd, params, cmd != "TAGMSG"))
+		msg := newOutMsg(s.clock.Now(), buildLine(prefix, cmd, params, cmd != "TAGMSG"))
 		msg.clientTags = ctags
 		msg.account = c.account
 		for mbr, mm := range ch.members {
@@ -186,10 +187,11 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 		s.addAccept(c, acceptKey(t))
 	}
 	params[0] = t.nick
+	prefix := c.prefix()
 	if cmd != "TAGMSG" {
-		params[1] = s.fitText(c.prefix(), cmd, t.nick, text)
+		params[1] = s.fitText(prefix, cmd, t.nick, text)
 	}
-	msg := newOutMsg(s.clock.Now(), buildLine(c.prefix(), cmd, params, cmd != "TAGMSG"))
+	msg := newOutMsg(s.clock.Now(), buildLine(prefix, cmd, params, cmd != "TAGMSG"))
 	msg.clientTags = ctags
 	msg.account = c.account
 	if need == 0 || t.caps.has(need) {

@@ -240,8 +240,7 @@ func (lc *loginConn) login(ctx context.Context, addr string, k loginKey, nick st
 	c.SetDeadline(stepDeadline(ctx))
 	lr := lc.lr
 	lr.reset(c)
-	msg := "CAP LS 302\r\nCAP REQ :sasl\r\nNICK " + nick + "\r\nUSER u 0 * :u\r\nAUTHENTICATE " + sasl.MechSecp256k1 + "\r\n"
-	if _, err := c.Write([]byte(msg)); err != nil {
+	if _, err := c.Write([]byte(loginPrelude(nick))); err != nil {
 		return fmt.Errorf("login %s: write: %w", nick, err)
 	}
 	if _, err := waitParam(lr, "AUTHENTICATE"); err != nil {
@@ -289,22 +288,39 @@ func waitParam(lr *lineReader, want string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("waiting for %s: %w", want, err)
 		}
-		cmd := command(line)
-		switch string(cmd) {
+		cmd := string(command(line))
+		switch cmd {
 		case want:
 			return firstParam(line, want), nil
 		case "PING":
 			if err := pong(lr.conn); err != nil {
 				return "", err
 			}
-		case "902", "904", "905", "906", "907", "908":
-			return "", fmt.Errorf("waiting for %s: SASL failed with %s", want, cmd)
-		case "ERROR":
-			return "", fmt.Errorf("waiting for %s: server sent %q", want, line[:min(len(line), 160)])
-		case "432", "433", "436":
-			return "", errNick
+		}
+		if err := loginRefusal(cmd, line); err != nil {
+			return "", fmt.Errorf("waiting for %s: %w", want, err)
 		}
 	}
+}
+
+// loginPrelude is what both login clients send first: the registration
+// lines with the mechanism, so a login takes three round trips.
+func loginPrelude(nick string) string {
+	return "CAP LS 302\r\nCAP REQ :sasl\r\nNICK " + nick + "\r\nUSER u 0 * :u\r\nAUTHENTICATE " + sasl.MechSecp256k1 + "\r\n"
+}
+
+// loginRefusal returns the error a server line with command cmd means for
+// a login (a SASL failure numeric, ERROR, a refused nick), or nil.
+func loginRefusal(cmd string, line []byte) error {
+	switch cmd {
+	case "902", "904", "905", "906", "907", "908":
+		return fmt.Errorf("SASL failed with %s", cmd)
+	case "ERROR":
+		return fmt.Errorf("server sent %q", line[:min(len(line), 160)])
+	case "432", "433", "436":
+		return errNick
+	}
+	return nil
 }
 
 // firstParam returns the first parameter after the command cmd in line

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"strconv"
@@ -70,14 +71,16 @@ func epollTarget(cfg LoginConfig) (syscall.Sockaddr, int, error) {
 	if err := CheckLoopback(cfg.Addr); err != nil {
 		return nil, 0, err
 	}
-	ap, err := netip.ParseAddrPort(cfg.Addr)
+	host, port, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
-		// CheckLoopback allows "localhost"
-		p, perr := netip.ParseAddrPort("127.0.0.1:" + cfg.Addr[len("localhost:"):])
-		if perr != nil {
-			return nil, 0, fmt.Errorf("address %q: %w", cfg.Addr, err)
-		}
-		ap = p
+		return nil, 0, fmt.Errorf("address %q: %w", cfg.Addr, err)
+	}
+	if host == "localhost" { // the one name CheckLoopback allows
+		host = "127.0.0.1"
+	}
+	ap, err := netip.ParseAddrPort(net.JoinHostPort(host, port))
+	if err != nil {
+		return nil, 0, fmt.Errorf("address %q: %w", cfg.Addr, err)
 	}
 	if a := ap.Addr().Unmap(); a.Is4() {
 		return &syscall.SockaddrInet4{Addr: a.As4(), Port: int(ap.Port())}, syscall.AF_INET, nil
@@ -257,11 +260,9 @@ func (r *epollRun) launch(si int32, i int64) bool {
 	return true
 }
 
-// sendPrelude writes the registration lines and the mechanism, as
-// loginConn.login does.
+// sendPrelude writes loginPrelude, as loginConn.login does.
 func (r *epollRun) sendPrelude(c *econn) error {
-	nick := r.nickBase + strconv.FormatInt(c.i, 10)
-	return writeAll(c.fd, "CAP LS 302\r\nCAP REQ :sasl\r\nNICK "+nick+"\r\nUSER u 0 * :u\r\nAUTHENTICATE "+sasl.MechSecp256k1+"\r\n")
+	return writeAll(c.fd, loginPrelude(r.nickBase+strconv.FormatInt(c.i, 10)))
 }
 
 // writeAll writes s in one call: the lines are far smaller than a fresh
@@ -347,15 +348,11 @@ func nextLine(c *econn) ([]byte, bool) {
 // onLine advances c's login by one server line.
 func (r *epollRun) onLine(c *econn, line []byte) error {
 	cmd := string(command(line))
-	switch cmd {
-	case "PING":
+	if cmd == "PING" {
 		return writeAll(c.fd, "PONG :load\r\n")
-	case "902", "904", "905", "906", "907", "908":
-		return fmt.Errorf("login %d: SASL failed with %s", c.i, cmd)
-	case "ERROR":
-		return fmt.Errorf("login %d: server sent %q", c.i, line[:min(len(line), 160)])
-	case "432", "433", "436":
-		return fmt.Errorf("login %d: %w", c.i, errNick)
+	}
+	if err := loginRefusal(cmd, line); err != nil {
+		return fmt.Errorf("login %d: %w", c.i, err)
 	}
 	switch {
 	case c.state == esWantPlus && cmd == "AUTHENTICATE":

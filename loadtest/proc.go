@@ -14,11 +14,20 @@ import (
 // ReadRSS returns the resident set size of process pid in bytes, read from
 // VmRSS in /proc/PID/status.
 func ReadRSS(pid int) (int64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	b, err := readStatus(pid)
 	if err != nil {
-		return 0, fmt.Errorf("read status of pid %d: %w", pid, err)
+		return 0, err
 	}
 	return parseVmRSS(b)
+}
+
+// readStatus reads /proc/PID/status.
+func readStatus(pid int) ([]byte, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return nil, fmt.Errorf("read status of pid %d: %w", pid, err)
+	}
+	return b, nil
 }
 
 // parseVmRSS extracts "VmRSS:   1234 kB" from a /proc status file.
@@ -44,9 +53,9 @@ func parseVmRSS(status []byte) (int64, error) {
 // ReadCPUsAllowed returns the CPUs process pid may run on, as
 // Cpus_allowed_list in /proc/PID/status shows them (e.g. "0-1").
 func ReadCPUsAllowed(pid int) (string, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	b, err := readStatus(pid)
 	if err != nil {
-		return "", fmt.Errorf("read status of pid %d: %w", pid, err)
+		return "", err
 	}
 	for l := range strings.Lines(string(b)) {
 		if v, ok := strings.CutPrefix(l, "Cpus_allowed_list:"); ok {
