@@ -4,6 +4,9 @@ BIN       := bin
 CONFIG    ?= config.example.toml
 PKGS      := ./...
 GOFLAGS_T ?= -race -count=1 -timeout 20m
+# go.mod names the Go patch release the project is built and tested with; the
+# go command fetches that toolchain through the module proxy when it is missing.
+export GOTOOLCHAIN := auto
 
 .PHONY: all build test vet fmt-check run demo bench fuzz clean ensure-tor go-chat load
 
