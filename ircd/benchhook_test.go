@@ -1,0 +1,5 @@
+package ircd
+
+import "time"
+
+func newRelayMsgForBench(s *Server, at time.Time, body []byte) *outMsg { return newOutMsg(at, body) }
