@@ -2,4 +2,4 @@ package ircd
 
 import "time"
 
-func newRelayMsgForBench(s *Server, at time.Time, body []byte) *outMsg { return newOutMsg(at, body) }
+func newRelayMsgForBench(s *Server, at time.Time, body []byte) *outMsg { return s.relayMsg(at, body) }

@@ -145,7 +145,7 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 		if cmd != "TAGMSG" {
 			params[1] = s.fitText(prefix, cmd, target, text)
 		}
-		msg := newOutMsg(s.clock.Now(), buildLine(prefix, cmd, params, cmd != "TAGMSG"))
+		msg := s.relayMsg(s.clock.Now(), buildLine(prefix, cmd, params, cmd != "TAGMSG"))
 		msg.clientTags = ctags
 		msg.account = c.account
 		for mbr, mm := range ch.members {
@@ -191,7 +191,7 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 	if cmd != "TAGMSG" {
 		params[1] = s.fitText(prefix, cmd, t.nick, text)
 	}
-	msg := newOutMsg(s.clock.Now(), buildLine(prefix, cmd, params, cmd != "TAGMSG"))
+	msg := s.relayMsg(s.clock.Now(), buildLine(prefix, cmd, params, cmd != "TAGMSG"))
 	msg.clientTags = ctags
 	msg.account = c.account
 	if need == 0 || t.caps.has(need) {

@@ -157,6 +157,7 @@ type Server struct {
 	done    chan struct{}
 	wg      sync.WaitGroup // readers and writers
 
+	msgIDs      msgIDGen // message IDs of relayed messages (processor-owned)
 	commands    map[string]handler
 	isupport005 [][]string // 005 parameters, built once
 
@@ -209,6 +210,11 @@ func New(cfg Config) (*Server, error) {
 	s.created = s.clock.Now()
 	s.createdText = "This server was created " + s.created.UTC().Format("Mon Jan 2 2006 at 15:04:05 UTC")
 	s.commands = commandTable()
+	ids, err := newMsgIDGen()
+	if err != nil {
+		return nil, err
+	}
+	s.msgIDs = ids
 	s.saslOpts = cfg.SASL
 	if s.saslOpts.Timeout <= 0 {
 		s.saslOpts.Timeout = 30 * time.Second

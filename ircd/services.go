@@ -21,8 +21,10 @@ func isServiceNick(folded string) bool {
 	return folded == Fold(nickServ) || folded == "chanserv"
 }
 
+// serviceNotice sends a NickServ or ChanServ NOTICE; like every NOTICE it
+// carries a msgid for message-tags clients.
 func (s *Server) serviceNotice(c *Client, from, text string) {
-	c.send(buildLine(from+"!services@"+s.name, "NOTICE", []string{c.nick, text}, true))
+	c.sendMsg(s.relayMsg(s.clock.Now(), buildLine(from+"!services@"+s.name, "NOTICE", []string{c.nick, text}, true)))
 }
 
 func (s *Server) handleNickServCommand(c *Client, m *irc.Message) {
