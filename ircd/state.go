@@ -172,6 +172,9 @@ func (s *Server) handleLine(c *Client, ln []byte) {
 	if !s.throttle(c, commandCost(m.Command, len(m.Params), first)) {
 		return
 	}
+	if !s.validUTF8(c, ln, m) {
+		return
+	}
 	s.dispatch(c, m)
 }
 
