@@ -11,6 +11,11 @@ func (s *Server) handlePrivmsg(c *Client, m *irc.Message) { s.message(c, m, "PRI
 func (s *Server) handleNotice(c *Client, m *irc.Message)  { s.message(c, m, "NOTICE") }
 func (s *Server) handleTagmsg(c *Client, m *irc.Message)  { s.message(c, m, "TAGMSG") }
 
+// maxClientTagData bounds the tag data of a client's line, between '@'
+// and the space (message-tags "Size limit"): longer lines get 417 and are
+// not relayed, never truncated.
+const maxClientTagData = 4094
+
 // clientTags serializes the client-only (+) tags of m, sorted, within the
 // tag budget; "" when there are none.
 func (s *Server) clientTags(m *irc.Message) string {
@@ -30,8 +35,15 @@ func (s *Server) clientTags(m *irc.Message) string {
 	var b strings.Builder
 	for _, k := range keys {
 		v := irc.EncodeTagValue(m.Tags[k])
-		if b.Len()+len(k)+len(v)+2 > 4094 {
-			break
+		n := len(k)
+		if b.Len() > 0 {
+			n++ // ';'
+		}
+		if v != "" {
+			n += 1 + len(v) // '='
+		}
+		if b.Len()+n > maxClientTagData {
+			break // cannot happen after the line check; a safety net
 		}
 		if b.Len() > 0 {
 			b.WriteByte(';')

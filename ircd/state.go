@@ -141,7 +141,8 @@ func (s *Server) handleLine(c *Client, ln []byte) {
 	msgPart := ln
 	if ln[0] == '@' {
 		sp := bytes.IndexByte(ln, ' ')
-		if sp < 0 || sp+1 > s.lim.TagBytes {
+		// the client's tag data is at most 4094 bytes (message-tags)
+		if sp < 0 || sp+1 > s.lim.TagBytes || sp-1 > maxClientTagData {
 			c.numeric(errInputTooLong, "Input line was too long")
 			return
 		}
