@@ -540,31 +540,41 @@ func (s *Server) sendNames(c *Client, ch *Channel) {
 	c.numeric(rplEndOfNames, ch.name, "End of /NAMES list")
 }
 
+// handleKick: "KICK <channel>{,<channel>} <user>{,<user>} [<comment>]",
+// with one channel for every user or one channel per user (RFC 2812
+// 3.2.8). Each kick is its own KICK line, seen by every member.
 func (s *Server) handleKick(c *Client, m *irc.Message) {
-	ch := s.st.channels[Fold(m.Params[0])]
-	if ch == nil {
-		c.numeric(errNoSuchChannel, m.Params[0], "No such channel")
-		return
-	}
-	mode, in := ch.members[c]
-	if !in && !c.oper {
-		c.numeric(errNotOnChannel, ch.name, "You're not on that channel")
-		return
-	}
-	if mode&memberOp == 0 && !c.oper {
-		c.numeric(errChanOPrivsNeeded, ch.name, "You're not channel operator")
+	chans := splitList(m.Params[0])
+	targets := splitList(m.Params[1])
+	if len(chans) > 1 && len(chans) != len(targets) {
+		c.numeric(errNeedMoreParams, "KICK", "Not enough parameters: give one channel, or one channel per user")
 		return
 	}
 	reason := c.nick
 	if len(m.Params) > 2 && m.Params[2] != "" {
 		reason = truncate(m.Params[2], s.lim.KickLen)
 	}
-	targets := splitList(m.Params[1])
 	if len(targets) > s.lim.MaxTargets {
 		c.numeric(errTooManyTargets, m.Params[1], "Too many targets")
 		targets = targets[:s.lim.MaxTargets]
 	}
-	for _, nick := range targets {
+	var refused map[string]bool // channels already answered with an error
+	for i, nick := range targets {
+		name := chans[0]
+		if len(chans) > 1 {
+			name = chans[i]
+		}
+		if refused[Fold(name)] {
+			continue
+		}
+		ch := s.kickChannel(c, name)
+		if ch == nil {
+			if refused == nil {
+				refused = map[string]bool{}
+			}
+			refused[Fold(name)] = true
+			continue
+		}
 		t := s.findUser(c, nick)
 		if t == nil {
 			continue
@@ -577,6 +587,26 @@ func (s *Server) handleKick(c *Client, m *irc.Message) {
 		ch.broadcast(msg, nil, 0)
 		ch.removeMember(s, t)
 	}
+}
+
+// kickChannel returns the channel named name if c may kick there, or
+// tells c why not and returns nil.
+func (s *Server) kickChannel(c *Client, name string) *Channel {
+	ch := s.st.channels[Fold(name)]
+	if ch == nil {
+		c.numeric(errNoSuchChannel, name, "No such channel")
+		return nil
+	}
+	mode, in := ch.members[c]
+	if !in && !c.oper {
+		c.numeric(errNotOnChannel, ch.name, "You're not on that channel")
+		return nil
+	}
+	if mode&memberOp == 0 && !c.oper {
+		c.numeric(errChanOPrivsNeeded, ch.name, "You're not channel operator")
+		return nil
+	}
+	return ch
 }
 
 func (s *Server) handleInvite(c *Client, m *irc.Message) {

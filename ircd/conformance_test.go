@@ -1,6 +1,7 @@
 package ircd
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -46,5 +47,83 @@ func TestClientTagDataLimit(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestUserEmptyRealname: USER needs a non-empty realname (461).
+func TestUserEmptyRealname(t *testing.T) {
+	ts := startServer(t, nil)
+	for _, line := range []string{"USER u 0 * :", "USER u 0 *"} {
+		c := ts.dial()
+		c.send("NICK n" + string(rune('a'+len(line)%26)))
+		c.send(line)
+		msgs := c.collect()
+		if m := find(msgs, "461", nil); m == nil || m.Param(1) != "USER" {
+			t.Errorf("%q: got %v, want 461 USER", line, msgs)
+		}
+		if find(msgs, "001", nil) != nil {
+			t.Errorf("%q registered", line)
+		}
+	}
+}
+
+// TestKickSeveral: "KICK #c a,b" kicks both, and so does "KICK #c,#c a,b"
+// (RFC 2812: one channel for all users, or one channel per user); every
+// member sees both KICKs, each naming one user.
+func TestKickSeveral(t *testing.T) {
+	ts := startServer(t, nil)
+	op := ts.connect("op")
+	a := ts.connect("a")
+	b := ts.connect("b")
+	w := ts.connect("watcher")
+	for i, line := range []string{"KICK #k%d a,b :out", "KICK #k%d,#k%d a,b :out"} {
+		ch := "#k" + string(rune('0'+i))
+		for _, c := range []*testClient{op, a, b, w} {
+			c.join(ch)
+		}
+		for _, c := range []*testClient{op, a, b, w} {
+			c.collect()
+		}
+		line = strings.ReplaceAll(line, "#k%d", ch)
+		op.send(line)
+		for _, c := range []*testClient{op, w} {
+			var kicked []string
+			for _, m := range filter(c.collect(), "KICK") {
+				if m.Param(0) != ch || m.Param(2) != "out" {
+					t.Errorf("%q: %s got %v", line, c.nick, m)
+				}
+				kicked = append(kicked, m.Param(1))
+			}
+			if !slices.Equal(kicked, []string{"a", "b"}) {
+				t.Errorf("%q: %s saw KICKs of %v, want a and b", line, c.nick, kicked)
+			}
+		}
+		// the first kicked sees its own kick, the second sees both
+		if k := filter(a.collect(), "KICK"); len(k) != 1 || k[0].Param(1) != "a" {
+			t.Errorf("%q: a saw %v", line, k)
+		}
+		if k := filter(b.collect(), "KICK"); len(k) != 2 {
+			t.Errorf("%q: b saw %v", line, k)
+		}
+		if m := w.expectCode("NAMES "+ch, "353"); len(strings.Fields(m.Trailing())) != 2 {
+			t.Errorf("%q: NAMES after the kicks: %v", line, m)
+		}
+	}
+	// one channel per user, across channels
+	op.join("#x", "#y")
+	for _, c := range []*testClient{a, b} {
+		c.join("#x", "#y")
+	}
+	w.collect()
+	a.collect()
+	b.collect()
+	op.collect()
+	op.send("KICK #x,#y a,b")
+	msgs := filter(op.collect(), "KICK")
+	if len(msgs) != 2 || msgs[0].Param(0) != "#x" || msgs[0].Param(1) != "a" || msgs[1].Param(0) != "#y" || msgs[1].Param(1) != "b" {
+		t.Errorf("KICK #x,#y a,b: %v", msgs)
+	}
+	if m := op.expectCode("KICK #x,#y b", "461"); m.Param(1) != "KICK" {
+		t.Errorf("mismatched channel and user lists: %v", m)
 	}
 }

@@ -55,7 +55,7 @@ func (s *Server) handleUser(c *Client, m *irc.Message) {
 		c.numeric(errAlreadyRegistered, "You may not reregister")
 		return
 	}
-	if len(m.Params) < 4 || m.Params[0] == "" {
+	if len(m.Params) < 4 || m.Params[0] == "" || m.Params[3] == "" {
 		c.numeric(errNeedMoreParams, "USER", "Not enough parameters")
 		return
 	}
