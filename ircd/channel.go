@@ -405,6 +405,10 @@ func (s *Server) join(c *Client, name, key string) {
 			mbr.sendMsg(plain)
 		}
 	}
+	if c.away != "" {
+		// away-notify: members learn that the joiner is away
+		ch.broadcast(s.awayMsg(c), c, capAwayNotify)
+	}
 	if mode != 0 {
 		// speak = operators: voice shows who may talk, in standard terms
 		if mode&memberVoice != 0 && mode&memberOp == 0 {

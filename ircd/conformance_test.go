@@ -127,3 +127,43 @@ func TestKickSeveral(t *testing.T) {
 		t.Errorf("mismatched channel and user lists: %v", m)
 	}
 }
+
+// TestAwayNotifyOnJoin: a user who is away and joins a channel is
+// announced to members with away-notify (AWAY after the JOIN), to no one
+// else and not to themselves.
+func TestAwayNotifyOnJoin(t *testing.T) {
+	ts := startServer(t, nil)
+	notified := ts.connect("notified", "away-notify")
+	plain := ts.connect("plain")
+	notified.join("#a")
+	plain.join("#a")
+	away := ts.connect("away", "away-notify")
+	away.send("AWAY :gone fishing")
+	back := ts.connect("back", "away-notify")
+	back.send("AWAY :brb")
+	back.send("AWAY")
+	away.collect()
+	back.collect()
+	notified.collect()
+	plain.collect()
+
+	away.join("#a")
+	msgs := notified.collect()
+	if got := commands(msgs); !slices.Equal(got, []string{"JOIN", "AWAY"}) {
+		t.Fatalf("notified got %v, want JOIN then AWAY", msgs)
+	}
+	if m := msgs[1]; m.Name != "away" || m.Trailing() != "gone fishing" || m.Host == "" {
+		t.Errorf("AWAY %v", m)
+	}
+	if got := filter(plain.collect(), "AWAY"); len(got) != 0 {
+		t.Errorf("client without away-notify got %v", got)
+	}
+	if got := filter(away.collect(), "AWAY"); len(got) != 0 {
+		t.Errorf("the joiner got its own AWAY: %v", got)
+	}
+	// no AWAY for a joiner who is not away
+	back.join("#a")
+	if got := filter(notified.collect(), "AWAY"); len(got) != 0 {
+		t.Errorf("AWAY for a user who is back: %v", got)
+	}
+}

@@ -317,16 +317,25 @@ func (s *Server) handleAway(c *Client, m *irc.Message) {
 		return
 	}
 	c.away = text
-	var msg *outMsg
 	if text == "" {
 		c.numeric(rplUnAway, "You are no longer marked as being away")
-		msg = newOutMsg(s.clock.Now(), line(c.prefix(), "AWAY"))
 	} else {
 		c.numeric(rplNowAway, "You have been marked as being away")
-		msg = newOutMsg(s.clock.Now(), buildLine(c.prefix(), "AWAY", []string{text}, true))
+	}
+	s.toCommonPeers(c, s.awayMsg(c), capAwayNotify, false)
+}
+
+// awayMsg is c's away state as away-notify sends it: "AWAY :text", or
+// "AWAY" when c is back.
+func (s *Server) awayMsg(c *Client) *outMsg {
+	var msg *outMsg
+	if c.away == "" {
+		msg = newOutMsg(s.clock.Now(), line(c.prefix(), "AWAY"))
+	} else {
+		msg = newOutMsg(s.clock.Now(), buildLine(c.prefix(), "AWAY", []string{c.away}, true))
 	}
 	msg.account = c.account
-	s.toCommonPeers(c, msg, capAwayNotify, false)
+	return msg
 }
 
 func (s *Server) handleSetname(c *Client, m *irc.Message) {
