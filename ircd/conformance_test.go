@@ -167,3 +167,37 @@ func TestAwayNotifyOnJoin(t *testing.T) {
 		t.Errorf("AWAY for a user who is back: %v", got)
 	}
 }
+
+// TestListELIST: LIST takes the conditions ELIST=MNU advertises: masks
+// (M), !masks (N) and user counts (U), in one parameter or two.
+func TestListELIST(t *testing.T) {
+	ts := startServer(t, nil)
+	a := ts.connect("alice")
+	b := ts.connect("bob")
+	a.join("#apple", "#banana", "#cherry", "#date")
+	b.join("#banana", "#cherry")
+	tests := []struct {
+		line string
+		want []string
+	}{
+		{"LIST", []string{"#apple", "#banana", "#cherry", "#date"}},
+		{"LIST #b*", []string{"#banana"}},
+		{"LIST !#b*", []string{"#apple", "#cherry", "#date"}},
+		{"LIST !*an*,!#d*", []string{"#apple", "#cherry"}},
+		{"LIST #*e*,!#date", []string{"#apple", "#cherry"}},
+		{"LIST !#apple,>1", []string{"#banana", "#cherry"}},
+		{"LIST !#banana >1", []string{"#cherry"}},
+		{"LIST <2", []string{"#apple", "#date"}},
+	}
+	for _, tt := range tests {
+		a.send(tt.line)
+		var got []string
+		for _, m := range filter(a.collect(), "322") {
+			got = append(got, m.Param(1))
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%q: got %v, want %v", tt.line, got, tt.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package ircd
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -253,11 +254,15 @@ func (s *Server) handleWhowas(c *Client, m *irc.Message) {
 	c.numeric("369", m.Params[0], "End of WHOWAS")
 }
 
+// handleList answers LIST with the conditions ELIST=MNU advertises:
+// masks (M; a channel matches one of them), !masks (N; it matches none)
+// and user counts (U; >n, <n), comma-separated in the first parameter or
+// in a second one.
 func (s *Server) handleList(c *Client, m *irc.Message) {
-	var masks []string
+	var masks, notMasks []string
 	minU, maxU := -1, -1
-	if len(m.Params) > 0 {
-		for _, f := range splitList(m.Params[0]) {
+	for _, p := range m.Params[:min(len(m.Params), 2)] {
+		for _, f := range splitList(p) {
 			switch {
 			case strings.HasPrefix(f, ">"):
 				if n, err := strconv.Atoi(f[1:]); err == nil {
@@ -266,6 +271,10 @@ func (s *Server) handleList(c *Client, m *irc.Message) {
 			case strings.HasPrefix(f, "<"):
 				if n, err := strconv.Atoi(f[1:]); err == nil {
 					maxU = n
+				}
+			case strings.HasPrefix(f, "!"):
+				if f != "!" {
+					notMasks = append(notMasks, Fold(f[1:]))
 				}
 			case f != "":
 				masks = append(masks, Fold(f))
@@ -293,6 +302,9 @@ func (s *Server) handleList(c *Client, m *irc.Message) {
 			if !ok {
 				continue
 			}
+		}
+		if slices.ContainsFunc(notMasks, func(mk string) bool { return matchMask(mk, ch.folded) }) {
+			continue
 		}
 		if sent++; sent > s.lim.MaxWhoReplies {
 			break
