@@ -27,6 +27,7 @@ type Config struct {
 	Staff     Staff     `toml:"staff"`
 	Opers     Opers     `toml:"opers"`
 	Channels  []Channel `toml:"channel"`
+	Whowas    Whowas    `toml:"whowas"`
 
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `toml:"-"`
@@ -164,6 +165,13 @@ type Channel struct {
 	Topic string `toml:"topic"`
 	Modes string `toml:"modes"`
 	Speak string `toml:"speak"`
+}
+
+// Whowas bounds the WHOWAS history of recently quit nicks, which is kept
+// in memory only.
+type Whowas struct {
+	Length int      `toml:"length"` // entries kept, the oldest dropped first
+	TTL    Duration `toml:"ttl"`    // how long an entry is kept
 }
 
 // Duration is a time.Duration written as a string ("30s", "2m").

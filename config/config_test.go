@@ -75,6 +75,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad channel", "[[channel]]\nname = \"nohash\"\n", "channel[0].name", 0, "invalid channel"},
 		{"bad speak", "[[channel]]\nname = \"#a\"\nspeak = \"all\"\n", "channel[0].speak", 0, "operators"},
 		{"syntax", "[server]\nname = x\"\n", "", 2, "expected"},
+		{"whowas length", "[whowas]\nlength = 0\n", "whowas.length", 2, "between 1 and 100000"},
+		{"whowas ttl", "[whowas]\nttl = \"0s\"\n", "whowas.ttl", 2, "between 1s and 720h"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -79,5 +79,9 @@ func Default() *Config {
 		Operators: Operators{
 			Statuses: []string{"Active", "Standby", "Ready"},
 		},
+		Whowas: Whowas{
+			Length: 1000,
+			TTL:    Duration{time.Hour},
+		},
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -88,6 +89,12 @@ func (c *Config) validate() error {
 	}
 	if c.Limits.ConnRate < 0 || c.Limits.ConnBurst < 0 || c.Limits.MaxUnauthenticated < 0 {
 		return bad("limits.conn_rate", "conn_rate, conn_burst and max_unauthenticated must not be negative")
+	}
+	if c.Whowas.Length < 1 || c.Whowas.Length > 100000 {
+		return bad("whowas.length", "must be between 1 and 100000, got %d", c.Whowas.Length)
+	}
+	if c.Whowas.TTL.Duration < time.Second || c.Whowas.TTL.Duration > 30*24*time.Hour {
+		return bad("whowas.ttl", "must be between 1s and 720h, got %s", c.Whowas.TTL.Duration)
 	}
 	for name, h := range c.Opers.Passwords {
 		if !strings.HasPrefix(h, "$2a$") && !strings.HasPrefix(h, "$2b$") && !strings.HasPrefix(h, "$2y$") {

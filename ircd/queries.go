@@ -249,11 +249,6 @@ func classLabel(class string) string {
 	return class
 }
 
-func (s *Server) handleWhowas(c *Client, m *irc.Message) {
-	c.numeric("406", m.Params[0], "There was no such nickname")
-	c.numeric("369", m.Params[0], "End of WHOWAS")
-}
-
 // handleList answers LIST with the conditions ELIST=MNU advertises:
 // masks (M; a channel matches one of them), !masks (N; it matches none)
 // and user counts (U; >n, <n), comma-separated in the first parameter or

@@ -104,6 +104,8 @@ type Config struct {
 	ChannelStore ChannelStore
 	// Channels are created at start and kept while empty.
 	Channels []ChannelSpec
+	// Whowas bounds the WHOWAS history (in memory only).
+	Whowas WhowasOptions
 }
 
 // ChannelSpec declares a permanent channel.
@@ -163,6 +165,7 @@ type Server struct {
 
 	// processor-owned state
 	st       state
+	whowas   whowasLog // recently quit users, for WHOWAS
 	persistQ chan persistJob
 	acceptQ  chan func() // account preference writes (accept lists, user modes), in order (contact.go)
 	wake     *time.Timer // resumes throttled clients
@@ -227,6 +230,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.bufs.size = s.lim.LineBytes + s.lim.TagBytes + 4096
 	s.st.init()
+	s.whowas = newWhowasLog(cfg.Whowas)
 	s.wake = time.NewTimer(time.Hour)
 	s.wake.Stop()
 	if cfg.Flood.ConnRate > 0 {

@@ -315,6 +315,7 @@ func (s *Server) quit(c *Client, reason string, sendError bool) {
 		c.closeWith("", false)
 	}
 	if c.registered {
+		s.whowas.add(c, s.clock.Now())
 		msg := newOutMsg(s.clock.Now(), line(c.prefix(), "QUIT", reason))
 		s.toCommonPeers(c, msg, 0, false)
 		c.channelsClear()
@@ -346,9 +347,10 @@ func (s *Server) sendqExceeded(c *Client) {
 	s.st.pending = append(s.st.pending, func() { s.quit(c, "SendQ exceeded", false) })
 }
 
-// sweep runs every tick: registration and ping timeouts.
+// sweep runs every tick: registration and ping timeouts, WHOWAS expiry.
 func (s *Server) sweep() {
 	now := s.clock.Now()
+	s.whowas.expire(now)
 	for c := range s.st.all {
 		if c.gone {
 			continue

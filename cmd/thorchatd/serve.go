@@ -71,6 +71,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			Timeout:     cfg.Accounts.SASLTimeout.Duration,
 			MaxFailures: cfg.Accounts.SASLFailures,
 		},
+		Whowas: ircd.WhowasOptions{Len: cfg.Whowas.Length, TTL: cfg.Whowas.TTL.Duration},
 	}
 	for _, ch := range cfg.Channels {
 		icfg.Channels = append(icfg.Channels, ircd.ChannelSpec{
