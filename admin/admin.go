@@ -27,24 +27,31 @@ type Source interface {
 	DumpJSON(w io.Writer) error
 }
 
-// Serve accepts admin requests on the unix socket at path until ctx ends.
-func Serve(ctx context.Context, path string, src Source, log *slog.Logger) error {
+// Listen opens the admin socket at path (mode 0600), replacing a stale
+// socket file; it fails when another daemon answers there.
+func Listen(path string) (net.Listener, error) {
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
 		if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
 			c.Close()
-			return fmt.Errorf("admin socket %s is in use by another daemon", path)
+			return nil, fmt.Errorf("admin socket %s is in use by another daemon", path)
 		}
 		os.Remove(path)
 	}
 	ln, err := net.Listen("unix", path)
 	if err != nil {
-		return fmt.Errorf("admin socket: %w", err)
+		return nil, fmt.Errorf("admin socket: %w", err)
 	}
 	// the data directory is 0700 already; the socket itself is owner-only too
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
-		return fmt.Errorf("admin socket: %w", err)
+		return nil, fmt.Errorf("admin socket: %w", err)
 	}
+	return ln, nil
+}
+
+// Serve accepts admin requests on ln (from Listen) until ctx ends, then
+// closes it.
+func Serve(ctx context.Context, ln net.Listener, src Source, log *slog.Logger) error {
 	go func() { <-ctx.Done(); ln.Close() }()
 	for {
 		conn, err := ln.Accept()

@@ -25,11 +25,22 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// the data directory holds the admin socket whatever else lives
+	// elsewhere (store, onion socket, tor)
+	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
+		return fmt.Errorf("server.data_dir %s: %w", cfg.Server.DataDir, err)
+	}
 	db, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	// every start-up step that fails stops the daemon with its reason:
+	// without the admin socket, backups could not reach it
+	adminLn, err := admin.Listen(adminSocket(cfg))
+	if err != nil {
+		return err
+	}
 	adminCtx, stopAdmin := context.WithCancel(context.Background())
 	adminDone := make(chan struct{})
 	// the admin socket is closed before serve returns: a backup run right
@@ -37,7 +48,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	defer func() { stopAdmin(); <-adminDone }()
 	go func() {
 		defer close(adminDone)
-		if err := admin.Serve(adminCtx, adminSocket(cfg), storeSource{db}, log); err != nil {
+		if err := admin.Serve(adminCtx, adminLn, storeSource{db}, log); err != nil {
 			log.Error("admin socket", "err", err)
 		}
 	}()
