@@ -84,7 +84,11 @@ func TestWhowas(t *testing.T) {
 
 // TestWhowasBounds: the history keeps at most Len entries, each for TTL.
 func TestWhowasBounds(t *testing.T) {
-	ts := startServer(t, func(c *Config) { c.Whowas = WhowasOptions{Len: 2, TTL: time.Hour} })
+	ts := startServer(t, func(c *Config) {
+		c.Whowas = WhowasOptions{Len: 2, TTL: time.Hour}
+		// the querier stays while the clock moves by the hour
+		c.Limits.PingInterval, c.Limits.PingTimeout = 24*time.Hour, 24*time.Hour
+	})
 	q := ts.connect("querier")
 	quit := func(nick string) {
 		c := ts.connect(nick)
