@@ -25,7 +25,7 @@ func BenchmarkFanoutSerialize(b *testing.B) {
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
-		msg := newRelayMsgForBench(s, at, buildLine("nick!user@host", "PRIVMSG", params, true))
+		msg := s.relayMsg(at, buildLine("nick!user@host", "PRIVMSG", params, true))
 		msg.account = "thor1account"
 		for _, c := range caps {
 			n += len(msg.bytesFor(c))
