@@ -234,7 +234,7 @@ func (x *secpSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 		s.log.Info("account created")
 	}
 	l := s.Classify(name)
-	l.KeyLogin = true
+	l.Kind = ircd.LoginKey
 	l.Modes = acct.UModes
 	return nil, true, l, nil
 }

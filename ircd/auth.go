@@ -47,12 +47,40 @@ type Login struct {
 	Class   string // "operator", "staff" or ""
 	Oper    bool   // IRC operator privileges
 	Host    string // cloak shown instead of any connection detail
-	// KeyLogin is set when the account's own key signed (not a device
-	// credential): only such sessions may manage credentials.
-	KeyLogin bool
+	// Kind says what the session proved: only a login with the account's
+	// own key (LoginKey) carries the account's full power (operator
+	// privileges, credential management).
+	Kind LoginKind
 	// Modes are the user modes the account keeps (see UserModeStore),
 	// set at login.
 	Modes string
+}
+
+// LoginKind is what a session proved at login.
+type LoginKind string
+
+// Login kinds.
+const (
+	LoginKey    LoginKind = "key"        // the account's own key (THORCHAT-SECP256K1)
+	LoginDevice LoginKind = "device key" // an enrolled device key (ECDSA-NIST256P-CHALLENGE)
+	LoginToken  LoginKind = "token"      // an enrolled token (PLAIN)
+)
+
+// fullPower reports whether a session logged in this way may use its
+// account's privileges (operator rights, credential management).
+func (k LoginKind) fullPower() bool { return k == LoginKey }
+
+// describe says in words how a session logged in.
+func (k LoginKind) describe() string {
+	switch k {
+	case LoginKey:
+		return "the account's own key"
+	case LoginDevice:
+		return "a device key"
+	case LoginToken:
+		return "a token"
+	}
+	return "an unknown method"
 }
 
 // ErrBanned marks a login refused because the key or account is banned.
@@ -186,18 +214,27 @@ func (s *Server) saslStepDone(c *Client, st *saslState, challenge []byte, done b
 // login applies a successful authentication.
 func (s *Server) login(c *Client, login Login) {
 	first := c.account == ""
+	// a re-authentication keeps the strongest proof given on this
+	// connection for the same account
+	if first || !c.loginKind.fullPower() {
+		c.loginKind = login.Kind
+	}
 	c.account = login.Account
-	c.keyLogin = login.KeyLogin
 	if !c.authCounted {
 		c.authCounted = true
 		s.nUnauth.Add(-1)
 	}
 	c.class = login.Class
-	if login.Oper && !c.oper {
+	if login.Oper && c.loginKind.fullPower() && !c.oper {
 		c.oper = true
 		c.operByAccount = true
 		if c.registered {
 			s.st.opers++
+			if !first {
+				// a key login upgraded a credential session
+				c.send(line(c.prefix(), "MODE", c.nick, "+o"))
+				c.numeric(rplYoureOper, "You are now an IRC operator")
+			}
 		}
 	}
 	c.loginHost = login.Host
@@ -297,6 +334,7 @@ func (s *Server) Reclassify() {
 			continue
 		}
 		l := s.cfg.Auth.Classify(c.account)
+		l.Oper = l.Oper && c.loginKind.fullPower()
 		if l.Oper != c.operByAccount && c.registered {
 			c.operByAccount = l.Oper
 			switch {
