@@ -37,6 +37,11 @@ type Policy struct {
 	Staff         map[string]bool     // accounts of core community members
 	Opers         map[string]bool     // accounts with IRC operator privileges
 	OperPasswords map[string]string   // classic OPER name → bcrypt hash
+	// OperClasses limits classic OPER to sessions of these classes
+	// ("operator", "staff", "user"); empty: every key login.
+	OperClasses []string
+
+	operDummy []byte // the costliest of OperPasswords (set by New, SetPolicy)
 }
 
 // Config configures a Service.
@@ -51,6 +56,13 @@ type Config struct {
 	// LoginWait is the longest a login waits for the rate budget before
 	// it fails (default 5 s).
 	LoginWait time.Duration
+	// OperRate (checks per second), OperBurst and OperSlots (checks at
+	// once) bound classic OPER server-wide; attempts over either are
+	// refused with 263. Defaults DefaultOperRate, DefaultOperBurst,
+	// DefaultOperSlots.
+	OperRate  float64
+	OperBurst int
+	OperSlots int
 	// KeyCache is how many parsed public keys of recent logins are kept
 	// in memory (0: DefaultKeyCache; negative: none); see keyCache.
 	KeyCache int
@@ -64,6 +76,7 @@ type Service struct {
 	policy  atomic.Pointer[Policy]
 	limiter *rate.Limiter
 	keys    *keyCache
+	oper    *operGate
 	log     *slog.Logger
 }
 
@@ -93,15 +106,20 @@ func New(cfg Config) (*Service, error) {
 	if cfg.LoginRate > 0 {
 		lim = rate.NewLimiter(rate.Limit(cfg.LoginRate), max(cfg.LoginBurst, 1))
 	}
-	s := &Service{cfg: cfg, limiter: lim, keys: newKeyCache(cfg.KeyCache), log: cfg.Logger}
-	p := cfg.Policy
-	s.policy.Store(&p)
+	s := &Service{
+		cfg: cfg, limiter: lim, keys: newKeyCache(cfg.KeyCache), log: cfg.Logger,
+		oper: newOperGate(cfg.OperRate, cfg.OperBurst, cfg.OperSlots),
+	}
+	s.SetPolicy(cfg.Policy)
 	return s, nil
 }
 
 // SetPolicy replaces the operator/staff/oper policy (on reload); the
 // caller then asks the IRC server to Reclassify connected users.
-func (s *Service) SetPolicy(p Policy) { s.policy.Store(&p) }
+func (s *Service) SetPolicy(p Policy) {
+	p.operDummy = costliestHash(p.OperPasswords)
+	s.policy.Store(&p)
+}
 
 // Mechanisms implements ircd.Authenticator.
 func (s *Service) Mechanisms() []string {

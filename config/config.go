@@ -156,6 +156,14 @@ type Staff struct {
 type Opers struct {
 	Accounts  []string          `toml:"accounts"`
 	Passwords map[string]string `toml:"passwords"`
+	// OperRate (per minute) and OperBurst bound classic OPER password
+	// checks server-wide, OperSlots how many run at once; OperClasses
+	// limits OPER to sessions of these classes (empty: every user logged
+	// in with the account's own key).
+	OperRate    float64  `toml:"oper_rate"`
+	OperBurst   int      `toml:"oper_burst"`
+	OperSlots   int      `toml:"oper_slots"`
+	OperClasses []string `toml:"oper_classes"`
 }
 
 // Channel is a channel declared in the configuration.

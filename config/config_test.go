@@ -75,6 +75,10 @@ func TestParseErrors(t *testing.T) {
 		{"bad channel", "[[channel]]\nname = \"nohash\"\n", "channel[0].name", 0, "invalid channel"},
 		{"bad speak", "[[channel]]\nname = \"#a\"\nspeak = \"all\"\n", "channel[0].speak", 0, "operators"},
 		{"syntax", "[server]\nname = x\"\n", "", 2, "expected"},
+		{"no oper rate", "[opers]\noper_rate = 0.0\n", "opers.oper_rate", 2, "per minute"},
+		{"no oper slots", "[opers]\noper_slots = 0\n", "opers.oper_slots", 2, "between"},
+		{"bad oper class", "[opers]\noper_classes = [\"everyone\"]\n", "opers.oper_classes[0]", 2, "user"},
+		{"malformed oper hash", "[opers.passwords]\nadmin = \"$2a$12$short\"\n", "opers.passwords.admin", 0, "bcrypt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -76,6 +76,11 @@ func Default() *Config {
 			Operators:    FloodClass{Rate: 10, Burst: 40, Excess: 200},
 			Unregistered: FloodClass{Rate: 1, Burst: 12, Excess: 24},
 		},
+		Opers: Opers{
+			OperRate:  6,
+			OperBurst: 3,
+			OperSlots: 1,
+		},
 		Operators: Operators{
 			Statuses: []string{"Active", "Standby", "Ready"},
 		},

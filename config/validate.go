@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"golang.org/x/crypto/bcrypt"
 )
 
 func bad(key, format string, args ...any) error {
@@ -90,8 +91,24 @@ func (c *Config) validate() error {
 		return bad("limits.conn_rate", "conn_rate, conn_burst and max_unauthenticated must not be negative")
 	}
 	for name, h := range c.Opers.Passwords {
-		if !strings.HasPrefix(h, "$2a$") && !strings.HasPrefix(h, "$2b$") && !strings.HasPrefix(h, "$2y$") {
+		if _, err := bcrypt.Cost([]byte(h)); err != nil || !strings.HasPrefix(h, "$2a$") && !strings.HasPrefix(h, "$2b$") && !strings.HasPrefix(h, "$2y$") {
 			return bad("opers.passwords."+name, "must be a bcrypt hash (make one with: thorchatd mkpasswd)")
+		}
+	}
+	if c.Opers.OperRate <= 0 || c.Opers.OperRate > 600 {
+		return bad("opers.oper_rate", "must be more than 0 and at most 600 (checks per minute)")
+	}
+	if c.Opers.OperBurst < 1 || c.Opers.OperBurst > 100 {
+		return bad("opers.oper_burst", "must be between 1 and 100")
+	}
+	if c.Opers.OperSlots < 1 || c.Opers.OperSlots > 16 {
+		return bad("opers.oper_slots", "must be between 1 and 16")
+	}
+	for i, cl := range c.Opers.OperClasses {
+		switch cl {
+		case "operator", "staff", "user":
+		default:
+			return bad(fmt.Sprintf("opers.oper_classes[%d]", i), "must be \"operator\", \"staff\" or \"user\", got %q", cl)
 		}
 	}
 	seen := map[string]bool{}

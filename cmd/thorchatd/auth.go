@@ -32,6 +32,7 @@ func policyConfig(cfg *config.Config) accounts.PolicyConfig {
 		Staff:         cfg.Staff.Accounts,
 		Opers:         cfg.Opers.Accounts,
 		OperPasswords: cfg.Opers.Passwords,
+		OperClasses:   cfg.Opers.OperClasses,
 	}
 }
 
@@ -52,6 +53,9 @@ func newAccounts(cfg *config.Config, db *store.DB, log *slog.Logger) (*accounts.
 		LoginRate:  cfg.Accounts.LoginRate,
 		LoginBurst: cfg.Accounts.LoginBurst,
 		KeyCache:   keyCache,
+		OperRate:   cfg.Opers.OperRate / 60,
+		OperBurst:  cfg.Opers.OperBurst,
+		OperSlots:  cfg.Opers.OperSlots,
 		Logger:     log,
 	})
 }
