@@ -120,6 +120,12 @@ type Accounts struct {
 	KeyCache     int      `toml:"key_cache"`
 	SASLTimeout  Duration `toml:"sasl_timeout"`
 	SASLFailures int      `toml:"sasl_max_failures"`
+	// CreateRate (accounts per minute) and CreateBurst bound first-time
+	// account creation server-wide; ExpireUnused deletes accounts that
+	// hold nothing this long after their last login (0: never).
+	CreateRate   float64  `toml:"create_rate"`
+	CreateBurst  int      `toml:"create_burst"`
+	ExpireUnused Duration `toml:"expire_unused"`
 }
 
 // Flood configures per-connection command throttling: the top-level keys

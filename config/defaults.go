@@ -70,6 +70,9 @@ func Default() *Config {
 			KeyCache:     10000,
 			SASLTimeout:  Duration{30 * time.Second},
 			SASLFailures: 3,
+			CreateRate:   10,
+			CreateBurst:  50,
+			ExpireUnused: Duration{30 * 24 * time.Hour},
 		},
 		Flood: Flood{
 			FloodClass:   FloodClass{Rate: 2, Burst: 10, Excess: 40},

@@ -76,6 +76,12 @@ func (c *Config) validate() error {
 	if c.Accounts.KeyCache < 0 || c.Accounts.KeyCache > 1_000_000 {
 		return bad("accounts.key_cache", "must be within 0..1000000")
 	}
+	if c.Accounts.CreateRate <= 0 || c.Accounts.CreateBurst < 1 {
+		return bad("accounts.create_rate", "create_rate (accounts per minute) must be more than 0 and create_burst at least 1")
+	}
+	if c.Accounts.ExpireUnused.Duration < 0 {
+		return bad("accounts.expire_unused", "must not be negative (0 keeps every account)")
+	}
 	if c.Accounts.SASLFailures < 1 {
 		return bad("accounts.sasl_max_failures", "must be at least 1")
 	}

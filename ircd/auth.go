@@ -16,9 +16,11 @@ import (
 type Authenticator interface {
 	// Mechanisms lists the SASL mechanisms offered, in CAP LS order.
 	Mechanisms() []string
-	// Start begins a SASL exchange on a connection that arrived on l;
-	// ok is false for an unknown mechanism.
-	Start(mech string, l Listener) (sess SASLSession, ok bool)
+	// Start begins a SASL exchange on a connection that arrived on l and
+	// is logged in as account ("" for none); ok is false for an unknown
+	// mechanism. A session must not create an account for another login
+	// on a connection already logged in (ErrAlreadyLoggedIn).
+	Start(mech string, l Listener, account string) (sess SASLSession, ok bool)
 	// RequireLogin turns away clients that register without logging in.
 	RequireLogin() bool
 	// ISupport returns extra 005 tokens.
@@ -37,7 +39,8 @@ type Authenticator interface {
 type SASLSession interface {
 	// Step consumes one decoded client response and returns the next
 	// challenge; when done is true, the login is the result. Errors that
-	// wrap ErrBanned or ErrNickLocked map to 902, anything else to 904.
+	// wrap ErrBanned or ErrNickLocked map to 902, ErrAlreadyLoggedIn to
+	// 907, anything else to 904 (with the error's UserMessage, if any).
 	Step(resp []byte) (challenge []byte, done bool, login Login, err error)
 }
 
@@ -86,6 +89,10 @@ func (k LoginKind) describe() string {
 // ErrBanned marks a login refused because the key or account is banned.
 var ErrBanned = errors.New("account is banned")
 
+// ErrAlreadyLoggedIn marks a login to another account on a connection
+// that is already logged in (907).
+var ErrAlreadyLoggedIn = errors.New("already logged in to another account")
+
 // ErrNickLocked marks a login refused because of a nick conflict.
 var ErrNickLocked = errors.New("nick is locked")
 
@@ -129,7 +136,7 @@ func (s *Server) handleAuthenticate(c *Client, m *irc.Message) {
 		return
 	}
 	if c.sasl == nil {
-		sess, ok := s.cfg.Auth.Start(strings.ToUpper(arg), *c.listener)
+		sess, ok := s.cfg.Auth.Start(strings.ToUpper(arg), *c.listener, c.account)
 		if !ok {
 			c.numeric(rplSASLMechs, strings.Join(s.cfg.Auth.Mechanisms(), ","), "are available SASL mechanisms")
 			s.saslFail(c, "SASL authentication failed: unknown mechanism")
@@ -175,9 +182,16 @@ func (s *Server) saslStepDone(c *Client, st *saslState, challenge []byte, done b
 		return
 	}
 	switch {
+	case errors.Is(err, ErrAlreadyLoggedIn):
+		c.sasl = nil
+		s.saslAlready(c)
 	case err != nil:
 		code := errSASLFail
 		text := "SASL authentication failed"
+		var ue interface{ UserMessage() string }
+		if errors.As(err, &ue) {
+			text += ": " + ue.UserMessage()
+		}
 		if errors.Is(err, ErrBanned) || errors.Is(err, ErrNickLocked) {
 			code = errNickLocked
 			text = err.Error()
@@ -198,7 +212,7 @@ func (s *Server) saslStepDone(c *Client, st *saslState, challenge []byte, done b
 	default:
 		c.sasl = nil
 		if c.account != "" && c.account != login.Account {
-			c.numeric(errSASLAlready, "You have already authenticated using SASL")
+			s.saslAlready(c)
 			return
 		}
 		if owner, ok := s.nickOwner(c.folded); ok && c.folded != "" && owner != login.Account {
@@ -256,6 +270,13 @@ func (s *Server) login(c *Client, login Login) {
 	if c.registered && first {
 		s.afterLogin(c)
 	}
+}
+
+// saslAlready refuses a login to another account (907); it counts as a
+// failed attempt.
+func (s *Server) saslAlready(c *Client) {
+	c.numeric(errSASLAlready, "You have already authenticated using SASL")
+	s.countSASLFailure(c)
 }
 
 func (s *Server) saslFail(c *Client, text string) {

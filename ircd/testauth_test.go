@@ -28,7 +28,7 @@ func newTestAuth() *testAuth {
 
 func (a *testAuth) Mechanisms() []string { return a.mechs }
 
-func (a *testAuth) Start(mech string, _ Listener) (SASLSession, bool) {
+func (a *testAuth) Start(mech string, _ Listener, _ string) (SASLSession, bool) {
 	if mech != "TEST" {
 		return nil, false
 	}
