@@ -23,7 +23,8 @@ import (
 
 // Store is the part of the database this package needs.
 type Store interface {
-	LoginAccount(pub33 []byte, name string, now time.Time) (store.Account, bool, error)
+	LoginAccountIf(pub33 []byte, name string, now time.Time, mayCreate func() error) (store.Account, bool, error)
+	ExpireAccounts(before time.Time, after string, max int, keep func(name string) bool) (int, string, error)
 	SetAccountFlags(name string, set, clear uint32) (store.Account, error)
 	NickOwner(folded string) (string, bool, error)
 	ClaimNick(folded, account string) error
@@ -37,6 +38,11 @@ type Policy struct {
 	Staff         map[string]bool     // accounts of core community members
 	Opers         map[string]bool     // accounts with IRC operator privileges
 	OperPasswords map[string]string   // classic OPER name → bcrypt hash
+	// OperClasses limits classic OPER to sessions of these classes
+	// ("operator", "staff", "user"); empty: every key login.
+	OperClasses []string
+
+	operDummy []byte // the costliest of OperPasswords (set by New, SetPolicy)
 }
 
 // Config configures a Service.
@@ -48,9 +54,30 @@ type Config struct {
 	// LoginRate and LoginBurst bound signature verifications server-wide.
 	LoginRate  float64
 	LoginBurst int
+	// CreateRate (accounts per second) and CreateBurst bound first-time
+	// account creation server-wide; a first login over it is refused with
+	// 904 and writes nothing. Returning logins never consult it.
+	// CreateRate ≤ 0: unbounded.
+	CreateRate  float64
+	CreateBurst int
+	// ExpireUnused is how long an account that holds nothing (see
+	// store.DB.ExpireAccounts; tagged and oper accounts are kept) lives
+	// after its last login; 0 keeps every account. RunExpiry sweeps every
+	// ExpireEvery (default 1 min), at most ExpireBatch accounts a pass
+	// (default 1000).
+	ExpireUnused time.Duration
+	ExpireEvery  time.Duration
+	ExpireBatch  int
 	// LoginWait is the longest a login waits for the rate budget before
 	// it fails (default 5 s).
 	LoginWait time.Duration
+	// OperRate (checks per second), OperBurst and OperSlots (checks at
+	// once) bound classic OPER server-wide; attempts over either are
+	// refused with 263. Defaults DefaultOperRate, DefaultOperBurst,
+	// DefaultOperSlots.
+	OperRate  float64
+	OperBurst int
+	OperSlots int
 	// KeyCache is how many parsed public keys of recent logins are kept
 	// in memory (0: DefaultKeyCache; negative: none); see keyCache.
 	KeyCache int
@@ -63,7 +90,9 @@ type Service struct {
 	cfg     Config
 	policy  atomic.Pointer[Policy]
 	limiter *rate.Limiter
+	create  *rate.Limiter // nil: account creation is not rate limited
 	keys    *keyCache
+	oper    *operGate
 	log     *slog.Logger
 }
 
@@ -86,6 +115,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.LoginWait <= 0 {
 		cfg.LoginWait = 5 * time.Second
 	}
+	if cfg.ExpireEvery <= 0 {
+		cfg.ExpireEvery = time.Minute
+	}
+	if cfg.ExpireBatch <= 0 {
+		cfg.ExpireBatch = 1000
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -93,15 +128,23 @@ func New(cfg Config) (*Service, error) {
 	if cfg.LoginRate > 0 {
 		lim = rate.NewLimiter(rate.Limit(cfg.LoginRate), max(cfg.LoginBurst, 1))
 	}
-	s := &Service{cfg: cfg, limiter: lim, keys: newKeyCache(cfg.KeyCache), log: cfg.Logger}
-	p := cfg.Policy
-	s.policy.Store(&p)
+	s := &Service{
+		cfg: cfg, limiter: lim, keys: newKeyCache(cfg.KeyCache), log: cfg.Logger,
+		oper: newOperGate(cfg.OperRate, cfg.OperBurst, cfg.OperSlots),
+	}
+	if cfg.CreateRate > 0 {
+		s.create = rate.NewLimiter(rate.Limit(cfg.CreateRate), max(cfg.CreateBurst, 1))
+	}
+	s.SetPolicy(cfg.Policy)
 	return s, nil
 }
 
 // SetPolicy replaces the operator/staff/oper policy (on reload); the
 // caller then asks the IRC server to Reclassify connected users.
-func (s *Service) SetPolicy(p Policy) { s.policy.Store(&p) }
+func (s *Service) SetPolicy(p Policy) {
+	p.operDummy = costliestHash(p.OperPasswords)
+	s.policy.Store(&p)
+}
 
 // Mechanisms implements ircd.Authenticator.
 func (s *Service) Mechanisms() []string {
@@ -169,7 +212,7 @@ func (s *Service) Classify(account string) ircd.Login {
 }
 
 // Start implements ircd.Authenticator.
-func (s *Service) Start(mech string, l ircd.Listener) (ircd.SASLSession, bool) {
+func (s *Service) Start(mech string, l ircd.Listener, current string) (ircd.SASLSession, bool) {
 	switch mech {
 	case sasl.MechSecp256k1:
 		ep := sasl.Endpoint{Host: strings.ToLower(l.Host), Port: uint16(l.Port)}
@@ -177,7 +220,7 @@ func (s *Service) Start(mech string, l ircd.Listener) (ircd.SASLSession, bool) {
 		if s.keys != nil {
 			srv.SetKeyParser(s.keys.parse)
 		}
-		return &secpSession{svc: s, srv: srv}, true
+		return &secpSession{svc: s, srv: srv, current: current}, true
 	case MechECDSA, sasl.MechPlain:
 		if _, ok := s.cfg.Store.(CredStore); !ok {
 			return nil, false
@@ -191,9 +234,10 @@ func (s *Service) Start(mech string, l ircd.Listener) (ircd.SASLSession, bool) {
 }
 
 type secpSession struct {
-	svc   *Service
-	srv   *sasl.Secp256k1Server
-	steps int
+	svc     *Service
+	srv     *sasl.Secp256k1Server
+	current string // the account the connection is logged in as, or ""
+	steps   int
 }
 
 // Step runs off the IRC processing goroutine: the signature check and the
@@ -221,7 +265,13 @@ func (x *secpSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 	if err != nil {
 		return nil, false, ircd.Login{}, fmt.Errorf("derive account: %w", err)
 	}
-	acct, created, err := s.cfg.Store.LoginAccount(pub, name, s.cfg.Now())
+	acct, created, err := s.cfg.Store.LoginAccountIf(pub, name, s.cfg.Now(), func() error {
+		return s.mayCreate(x.current)
+	})
+	var refused creationRefused
+	if errors.As(err, &refused) {
+		return nil, false, ircd.Login{}, refused.err
+	}
 	if err != nil {
 		// the client only sees 904: say what broke here
 		s.log.Error("login: account store", "err", err)
@@ -234,7 +284,7 @@ func (x *secpSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 		s.log.Info("account created")
 	}
 	l := s.Classify(name)
-	l.KeyLogin = true
+	l.Kind = ircd.LoginKey
 	l.Modes = acct.UModes
 	return nil, true, l, nil
 }

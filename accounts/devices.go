@@ -216,8 +216,10 @@ func (s *Service) waitBudget() error {
 	return nil
 }
 
-// credLogin finishes a device-credential login for account.
-func (s *Service) credLogin(account string) (ircd.Login, error) {
+// credLogin finishes a device-credential login of the given kind for
+// account. The IRC server gives such a session no operator privileges:
+// they need the account's own key (ircd.LoginKey).
+func (s *Service) credLogin(account string, kind ircd.LoginKind) (ircd.Login, error) {
 	cs, err := s.creds()
 	if err != nil {
 		return ircd.Login{}, err
@@ -230,6 +232,7 @@ func (s *Service) credLogin(account string) (ircd.Login, error) {
 		return ircd.Login{}, fmt.Errorf("this account is banned from the server: %w", ircd.ErrBanned)
 	}
 	l := s.Classify(account)
+	l.Kind = kind
 	l.Modes = acct.UModes
 	return l, nil
 }
@@ -277,7 +280,7 @@ func (x *ecdsaSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 				continue
 			}
 			if pk := p256Key(c.PubKey); pk != nil && ecdsa.VerifyASN1(pk, x.challenge, resp) {
-				l, err := s.credLogin(x.account)
+				l, err := s.credLogin(x.account, ircd.LoginDevice)
 				return nil, err == nil, l, err
 			}
 		}
@@ -321,7 +324,7 @@ func (x *plainSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 			continue
 		}
 		if bcrypt.CompareHashAndPassword(c.Hash, []byte(secret)) == nil {
-			l, err := s.credLogin(account)
+			l, err := s.credLogin(account, ircd.LoginToken)
 			return nil, err == nil, l, err
 		}
 	}

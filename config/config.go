@@ -121,6 +121,12 @@ type Accounts struct {
 	KeyCache     int      `toml:"key_cache"`
 	SASLTimeout  Duration `toml:"sasl_timeout"`
 	SASLFailures int      `toml:"sasl_max_failures"`
+	// CreateRate (accounts per minute) and CreateBurst bound first-time
+	// account creation server-wide; ExpireUnused deletes accounts that
+	// hold nothing this long after their last login (0: never).
+	CreateRate   float64  `toml:"create_rate"`
+	CreateBurst  int      `toml:"create_burst"`
+	ExpireUnused Duration `toml:"expire_unused"`
 }
 
 // Flood configures per-connection command throttling: the top-level keys
@@ -157,6 +163,14 @@ type Staff struct {
 type Opers struct {
 	Accounts  []string          `toml:"accounts"`
 	Passwords map[string]string `toml:"passwords"`
+	// OperRate (per minute) and OperBurst bound classic OPER password
+	// checks server-wide, OperSlots how many run at once; OperClasses
+	// limits OPER to sessions of these classes (empty: every user logged
+	// in with the account's own key).
+	OperRate    float64  `toml:"oper_rate"`
+	OperBurst   int      `toml:"oper_burst"`
+	OperSlots   int      `toml:"oper_slots"`
+	OperClasses []string `toml:"oper_classes"`
 }
 
 // Channel is a channel declared in the configuration.

@@ -77,6 +77,10 @@ func TestParseErrors(t *testing.T) {
 		{"syntax", "[server]\nname = x\"\n", "", 2, "expected"},
 		{"whowas length", "[whowas]\nlength = 0\n", "whowas.length", 2, "between 1 and 100000"},
 		{"whowas ttl", "[whowas]\nttl = \"0s\"\n", "whowas.ttl", 2, "between 1s and 720h"},
+		{"no oper rate", "[opers]\noper_rate = 0.0\n", "opers.oper_rate", 2, "per minute"},
+		{"no oper slots", "[opers]\noper_slots = 0\n", "opers.oper_slots", 2, "between"},
+		{"bad oper class", "[opers]\noper_classes = [\"everyone\"]\n", "opers.oper_classes[0]", 2, "user"},
+		{"malformed oper hash", "[opers.passwords]\nadmin = \"$2a$12$short\"\n", "opers.passwords.admin", 0, "bcrypt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

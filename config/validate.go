@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"golang.org/x/crypto/bcrypt"
 )
 
 func bad(key, format string, args ...any) error {
@@ -76,6 +77,12 @@ func (c *Config) validate() error {
 	if c.Accounts.KeyCache < 0 || c.Accounts.KeyCache > 1_000_000 {
 		return bad("accounts.key_cache", "must be within 0..1000000")
 	}
+	if c.Accounts.CreateRate <= 0 || c.Accounts.CreateBurst < 1 {
+		return bad("accounts.create_rate", "create_rate (accounts per minute) must be more than 0 and create_burst at least 1")
+	}
+	if c.Accounts.ExpireUnused.Duration < 0 {
+		return bad("accounts.expire_unused", "must not be negative (0 keeps every account)")
+	}
 	if c.Accounts.SASLFailures < 1 {
 		return bad("accounts.sasl_max_failures", "must be at least 1")
 	}
@@ -97,8 +104,24 @@ func (c *Config) validate() error {
 		return bad("whowas.ttl", "must be between 1s and 720h, got %s", c.Whowas.TTL.Duration)
 	}
 	for name, h := range c.Opers.Passwords {
-		if !strings.HasPrefix(h, "$2a$") && !strings.HasPrefix(h, "$2b$") && !strings.HasPrefix(h, "$2y$") {
+		if _, err := bcrypt.Cost([]byte(h)); err != nil || !strings.HasPrefix(h, "$2a$") && !strings.HasPrefix(h, "$2b$") && !strings.HasPrefix(h, "$2y$") {
 			return bad("opers.passwords."+name, "must be a bcrypt hash (make one with: thorchatd mkpasswd)")
+		}
+	}
+	if c.Opers.OperRate <= 0 || c.Opers.OperRate > 600 {
+		return bad("opers.oper_rate", "must be more than 0 and at most 600 (checks per minute)")
+	}
+	if c.Opers.OperBurst < 1 || c.Opers.OperBurst > 100 {
+		return bad("opers.oper_burst", "must be between 1 and 100")
+	}
+	if c.Opers.OperSlots < 1 || c.Opers.OperSlots > 16 {
+		return bad("opers.oper_slots", "must be between 1 and 16")
+	}
+	for i, cl := range c.Opers.OperClasses {
+		switch cl {
+		case "operator", "staff", "user":
+		default:
+			return bad(fmt.Sprintf("opers.oper_classes[%d]", i), "must be \"operator\", \"staff\" or \"user\", got %q", cl)
 		}
 	}
 	seen := map[string]bool{}

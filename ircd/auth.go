@@ -16,9 +16,11 @@ import (
 type Authenticator interface {
 	// Mechanisms lists the SASL mechanisms offered, in CAP LS order.
 	Mechanisms() []string
-	// Start begins a SASL exchange on a connection that arrived on l;
-	// ok is false for an unknown mechanism.
-	Start(mech string, l Listener) (sess SASLSession, ok bool)
+	// Start begins a SASL exchange on a connection that arrived on l and
+	// is logged in as account ("" for none); ok is false for an unknown
+	// mechanism. A session must not create an account for another login
+	// on a connection already logged in (ErrAlreadyLoggedIn).
+	Start(mech string, l Listener, account string) (sess SASLSession, ok bool)
 	// RequireLogin turns away clients that register without logging in.
 	RequireLogin() bool
 	// ISupport returns extra 005 tokens.
@@ -37,7 +39,8 @@ type Authenticator interface {
 type SASLSession interface {
 	// Step consumes one decoded client response and returns the next
 	// challenge; when done is true, the login is the result. Errors that
-	// wrap ErrBanned or ErrNickLocked map to 902, anything else to 904.
+	// wrap ErrBanned or ErrNickLocked map to 902, ErrAlreadyLoggedIn to
+	// 907, anything else to 904 (with the error's UserMessage, if any).
 	Step(resp []byte) (challenge []byte, done bool, login Login, err error)
 }
 
@@ -47,16 +50,48 @@ type Login struct {
 	Class   string // "operator", "staff" or ""
 	Oper    bool   // IRC operator privileges
 	Host    string // cloak shown instead of any connection detail
-	// KeyLogin is set when the account's own key signed (not a device
-	// credential): only such sessions may manage credentials.
-	KeyLogin bool
+	// Kind says what the session proved: only a login with the account's
+	// own key (LoginKey) carries the account's full power (operator
+	// privileges, credential management).
+	Kind LoginKind
 	// Modes are the user modes the account keeps (see UserModeStore),
 	// set at login.
 	Modes string
 }
 
+// LoginKind is what a session proved at login.
+type LoginKind string
+
+// Login kinds.
+const (
+	LoginKey    LoginKind = "key"        // the account's own key (THORCHAT-SECP256K1)
+	LoginDevice LoginKind = "device key" // an enrolled device key (ECDSA-NIST256P-CHALLENGE)
+	LoginToken  LoginKind = "token"      // an enrolled token (PLAIN)
+)
+
+// fullPower reports whether a session logged in this way may use its
+// account's privileges (operator rights, credential management).
+func (k LoginKind) fullPower() bool { return k == LoginKey }
+
+// describe says in words how a session logged in.
+func (k LoginKind) describe() string {
+	switch k {
+	case LoginKey:
+		return "the account's own key"
+	case LoginDevice:
+		return "a device key"
+	case LoginToken:
+		return "a token"
+	}
+	return "an unknown method"
+}
+
 // ErrBanned marks a login refused because the key or account is banned.
 var ErrBanned = errors.New("account is banned")
+
+// ErrAlreadyLoggedIn marks a login to another account on a connection
+// that is already logged in (907).
+var ErrAlreadyLoggedIn = errors.New("already logged in to another account")
 
 // ErrNickLocked marks a login refused because of a nick conflict.
 var ErrNickLocked = errors.New("nick is locked")
@@ -101,7 +136,7 @@ func (s *Server) handleAuthenticate(c *Client, m *irc.Message) {
 		return
 	}
 	if c.sasl == nil {
-		sess, ok := s.cfg.Auth.Start(strings.ToUpper(arg), *c.listener)
+		sess, ok := s.cfg.Auth.Start(strings.ToUpper(arg), *c.listener, c.account)
 		if !ok {
 			c.numeric(rplSASLMechs, strings.Join(s.cfg.Auth.Mechanisms(), ","), "are available SASL mechanisms")
 			s.saslFail(c, "SASL authentication failed: unknown mechanism")
@@ -147,9 +182,16 @@ func (s *Server) saslStepDone(c *Client, st *saslState, challenge []byte, done b
 		return
 	}
 	switch {
+	case errors.Is(err, ErrAlreadyLoggedIn):
+		c.sasl = nil
+		s.saslAlready(c)
 	case err != nil:
 		code := errSASLFail
 		text := "SASL authentication failed"
+		var ue interface{ UserMessage() string }
+		if errors.As(err, &ue) {
+			text += ": " + ue.UserMessage()
+		}
 		if errors.Is(err, ErrBanned) || errors.Is(err, ErrNickLocked) {
 			code = errNickLocked
 			text = err.Error()
@@ -170,7 +212,7 @@ func (s *Server) saslStepDone(c *Client, st *saslState, challenge []byte, done b
 	default:
 		c.sasl = nil
 		if c.account != "" && c.account != login.Account {
-			c.numeric(errSASLAlready, "You have already authenticated using SASL")
+			s.saslAlready(c)
 			return
 		}
 		if owner, ok := s.nickOwner(c.folded); ok && c.folded != "" && owner != login.Account {
@@ -186,18 +228,27 @@ func (s *Server) saslStepDone(c *Client, st *saslState, challenge []byte, done b
 // login applies a successful authentication.
 func (s *Server) login(c *Client, login Login) {
 	first := c.account == ""
+	// a re-authentication keeps the strongest proof given on this
+	// connection for the same account
+	if first || !c.loginKind.fullPower() {
+		c.loginKind = login.Kind
+	}
 	c.account = login.Account
-	c.keyLogin = login.KeyLogin
 	if !c.authCounted {
 		c.authCounted = true
 		s.nUnauth.Add(-1)
 	}
 	c.class = login.Class
-	if login.Oper && !c.oper {
+	if login.Oper && c.loginKind.fullPower() && !c.oper {
 		c.oper = true
 		c.operByAccount = true
 		if c.registered {
 			s.st.opers++
+			if !first {
+				// a key login upgraded a credential session
+				c.send(line(c.prefix(), "MODE", c.nick, "+o"))
+				c.numeric(rplYoureOper, "You are now an IRC operator")
+			}
 		}
 	}
 	c.loginHost = login.Host
@@ -219,6 +270,13 @@ func (s *Server) login(c *Client, login Login) {
 	if c.registered && first {
 		s.afterLogin(c)
 	}
+}
+
+// saslAlready refuses a login to another account (907); it counts as a
+// failed attempt.
+func (s *Server) saslAlready(c *Client) {
+	c.numeric(errSASLAlready, "You have already authenticated using SASL")
+	s.countSASLFailure(c)
 }
 
 func (s *Server) saslFail(c *Client, text string) {
@@ -297,6 +355,7 @@ func (s *Server) Reclassify() {
 			continue
 		}
 		l := s.cfg.Auth.Classify(c.account)
+		l.Oper = l.Oper && c.loginKind.fullPower()
 		if l.Oper != c.operByAccount && c.registered {
 			c.operByAccount = l.Oper
 			switch {

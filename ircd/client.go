@@ -55,9 +55,9 @@ type Client struct {
 	saslFailures   int
 	busy           int // async steps (login, store write, fake lag) holding the input
 	loginHost      string
-	keyLogin       bool
-	operByAccount  bool // oper privileges come from [opers] accounts
-	authCounted    bool // left the unauthenticated count (logged in or closed)
+	loginKind      LoginKind // how the account logged in
+	operByAccount  bool      // oper privileges come from [opers] accounts
+	authCounted    bool      // left the unauthenticated count (logged in or closed)
 	limiter        *rate.Limiter
 	limClass       FloodClass
 	throttledUntil time.Time

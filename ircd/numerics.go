@@ -14,6 +14,7 @@ const (
 	rplLuserUnknown    = "253"
 	rplLuserChannels   = "254"
 	rplLuserMe         = "255"
+	rplTryAgain        = "263"
 	rplLocalUsers      = "265"
 	rplGlobalUsers     = "266"
 	rplAway            = "301"

@@ -1,6 +1,7 @@
 package ircd
 
 import (
+	"errors"
 	"strings"
 
 	"gopkg.in/irc.v4"
@@ -10,9 +11,21 @@ import (
 // operators: classic OPER passwords (bcrypt, off unless configured) and
 // account bans. Both may be slow and run off the processing goroutine.
 type OperAuth interface {
-	CheckOperPassword(name, password string) bool
+	// CheckOperPassword checks a classic OPER from a session logged in as
+	// who (the zero Login for a guest): nil when the password is right.
+	// An error wrapping ErrOperNotAllowed (491) or ErrTryAgain (263) means
+	// the attempt was refused before any hashing; any other error is a
+	// wrong password (464). Errors with a UserMessage give the reason.
+	CheckOperPassword(who Login, name, password string) error
 	SetBanned(account string, banned bool) error
 }
+
+// ErrOperNotAllowed refuses OPER to a session that may not use it (491).
+var ErrOperNotAllowed = errors.New("no O-lines for your host")
+
+// ErrTryAgain refuses a command because a server-wide budget is spent
+// (263 RPL_TRYAGAIN).
+var ErrTryAgain = errors.New("please wait a while and try again")
 
 func (s *Server) operAuth() OperAuth {
 	oa, _ := s.cfg.Auth.(OperAuth)
@@ -34,20 +47,35 @@ func (s *Server) handleOper(c *Client, m *irc.Message) {
 		c.numeric(errPasswdMismatch, "Password incorrect")
 		return
 	}
+	who := Login{Account: c.account, Class: c.class, Kind: c.loginKind}
 	s.async(c, func() func() {
-		ok := oa.CheckOperPassword(name, pass)
+		err := oa.CheckOperPassword(who, name, pass)
 		return func() {
 			if c.gone {
 				return
 			}
-			if !ok {
+			switch {
+			case err == nil:
+				s.makeOper(c)
+			case errors.Is(err, ErrOperNotAllowed):
+				c.numeric(errNoOperHost, operReason(err, "No O-lines for your host"))
+			case errors.Is(err, ErrTryAgain):
+				c.numeric(rplTryAgain, "OPER", operReason(err, "Please wait a while and try again."))
+			default:
 				c.numeric(errPasswdMismatch, "Password incorrect")
 				s.countSASLFailure(c)
-				return
 			}
-			s.makeOper(c)
 		}
 	})
+}
+
+// operReason is the user-facing text of an OPER refusal, or def.
+func operReason(err error, def string) string {
+	var ue interface{ UserMessage() string }
+	if errors.As(err, &ue) {
+		return ue.UserMessage()
+	}
+	return def
 }
 
 func (s *Server) makeOper(c *Client) {

@@ -233,6 +233,10 @@ func (s *Server) handleWhois(c *Client, m *irc.Message) {
 		if t.class != "" {
 			c.numeric("320", t.nick, "is a "+classLabel(t.class))
 		}
+		if t.account != "" && !t.loginKind.fullPower() && (t == c || c.oper) {
+			// a credential session, to its user and IRC operators
+			c.numeric("320", t.nick, "is logged in with "+t.loginKind.describe())
+		}
 		now := s.clock.Now()
 		c.numeric(rplWhoisIdle, t.nick, strconv.Itoa(int(now.Sub(t.lastActive).Seconds())), strconv.FormatInt(t.signon.Unix(), 10), "seconds idle, signon time")
 		c.numeric(rplEndOfWhois, t.nick, "End of /WHOIS list")

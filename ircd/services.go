@@ -114,6 +114,10 @@ func (s *Server) nickServ(c *Client, text string) {
 		} else {
 			say("The nick " + nick + " is not claimed.")
 		}
+		// how a session logged in: to its own user and to IRC operators
+		if t := s.st.nicks[Fold(nick)]; t != nil && t.account != "" && (t == c || c.oper) {
+			say(t.nick + " is logged in as " + t.account + " with " + t.loginKind.describe() + ".")
+		}
 	default:
 		say("NickServ commands: CLAIM (claim your current nick for your account), RELEASE [nick], INFO [nick]; device credentials: DEVICE ADD <label> <p256-pubkey> [ttl], TOKEN NEW <label> [ttl], LIST, REVOKE <label>; opers: BAN/UNBAN <account>.")
 	}

@@ -28,7 +28,7 @@ func newTestAuth() *testAuth {
 
 func (a *testAuth) Mechanisms() []string { return a.mechs }
 
-func (a *testAuth) Start(mech string, _ Listener) (SASLSession, bool) {
+func (a *testAuth) Start(mech string, _ Listener, _ string) (SASLSession, bool) {
 	if mech != "TEST" {
 		return nil, false
 	}
@@ -88,7 +88,9 @@ func (s *testSession) Step(resp []byte) ([]byte, bool, Login, error) {
 	case strings.HasPrefix(acct, "slow"):
 		time.Sleep(20 * time.Millisecond)
 	}
-	return nil, true, s.a.Classify(acct), nil
+	l := s.a.Classify(acct)
+	l.Kind = LoginKey
+	return nil, true, l, nil
 }
 
 // withAuth installs a testAuth in the config.

@@ -68,6 +68,14 @@ func storeTime(t time.Time) time.Time { return t.UTC().Round(0) }
 // from concurrent callers share commits (bbolt Batch). The caller checks
 // Flags (e.g. FlagBanned). ErrKeyMismatch if name exists with another key.
 func (db *DB) LoginAccount(pub33 []byte, name string, now time.Time) (acct Account, created bool, err error) {
+	return db.LoginAccountIf(pub33, name, now, nil)
+}
+
+// LoginAccountIf is LoginAccount that asks mayCreate (when not nil) before
+// it creates an account: only when name does not exist yet, so returning
+// logins never call it. An error from mayCreate is returned as it is, and
+// nothing is written.
+func (db *DB) LoginAccountIf(pub33 []byte, name string, now time.Time, mayCreate func() error) (acct Account, created bool, err error) {
 	if err := checkKey("account name", name); err != nil {
 		return Account{}, false, err
 	}
@@ -93,6 +101,10 @@ func (db *DB) LoginAccount(pub33 []byte, name string, now time.Time) (acct Accou
 		}
 		if now.Sub(acct.LastSeen) < db.opts.LastSeenResolution {
 			return acct, false, nil
+		}
+	} else if mayCreate != nil {
+		if err := mayCreate(); err != nil {
+			return Account{}, false, err
 		}
 	}
 	// Batch may run fn more than once: it must be idempotent and reset its

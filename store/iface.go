@@ -9,6 +9,8 @@ import (
 // consumer that needs less can declare a narrower interface of its own.
 type Store interface {
 	LoginAccount(pub33 []byte, name string, now time.Time) (acct Account, created bool, err error)
+	LoginAccountIf(pub33 []byte, name string, now time.Time, mayCreate func() error) (acct Account, created bool, err error)
+	ExpireAccounts(before time.Time, after string, max int, keep func(name string) bool) (removed int, next string, err error)
 	GetAccount(name string) (Account, error)
 	SetAccountFlags(name string, set, clear uint32) (Account, error)
 	CountAccounts() (int, error)

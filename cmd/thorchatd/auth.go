@@ -32,6 +32,7 @@ func policyConfig(cfg *config.Config) accounts.PolicyConfig {
 		Staff:         cfg.Staff.Accounts,
 		Opers:         cfg.Opers.Accounts,
 		OperPasswords: cfg.Opers.Passwords,
+		OperClasses:   cfg.Opers.OperClasses,
 	}
 }
 
@@ -52,7 +53,14 @@ func newAccounts(cfg *config.Config, db *store.DB, log *slog.Logger) (*accounts.
 		LoginRate:  cfg.Accounts.LoginRate,
 		LoginBurst: cfg.Accounts.LoginBurst,
 		KeyCache:   keyCache,
-		Logger:     log,
+		// per minute in the configuration, per second here
+		CreateRate:   cfg.Accounts.CreateRate / 60,
+		CreateBurst:  cfg.Accounts.CreateBurst,
+		ExpireUnused: cfg.Accounts.ExpireUnused.Duration,
+		OperRate:     cfg.Opers.OperRate / 60,
+		OperBurst:    cfg.Opers.OperBurst,
+		OperSlots:    cfg.Opers.OperSlots,
+		Logger:       log,
 	})
 }
 

@@ -97,6 +97,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	defer cancelRun()
 	runDone := make(chan struct{})
 	go func() { srv.Run(runCtx); close(runDone) }()
+	expiryDone := make(chan struct{})
+	go func() { acc.RunExpiry(runCtx); close(expiryDone) }()
+	defer func() { cancelRun(); <-expiryDone }()
 
 	var wg sync.WaitGroup
 	serveOn := func(ln net.Listener, id ircd.Listener) {
