@@ -145,14 +145,9 @@ func (s *Server) chanServAccess(c *Client, ch *Channel, level string, args []str
 		say("Usage: ACCESS " + ch.name + " ADD <account|nick> <op|voice> | DEL <account|nick> | LIST")
 		return
 	}
-	target := args[1]
-	guest := ""
-	if t := s.st.nicks[Fold(target)]; t != nil && t.registered {
-		if t.account == "" {
-			guest = t.nick
-		} else {
-			target = t.account
-		}
+	target, guest := s.resolveAccount(args[1])
+	if guest != "" {
+		target = guest
 	}
 	if !validNick(target, 128) {
 		say("Not an account or nick: " + args[1])

@@ -104,6 +104,12 @@ type Config struct {
 	ChannelStore ChannelStore
 	// Channels are created at start and kept while empty.
 	Channels []ChannelSpec
+	// ParseAccount, when set, reports whether s is a valid account name
+	// (a bech32 address of the configured prefix) and returns it in its
+	// stored form (lower case). The host supplies it: ircd does no bech32
+	// or crypto. Nicks that parse are refused (432), and "account or nick"
+	// arguments that parse always mean the account.
+	ParseAccount func(s string) (account string, ok bool)
 }
 
 // ChannelSpec declares a permanent channel.

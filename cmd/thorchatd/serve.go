@@ -58,6 +58,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		ChannelStore: chanStore{db},
 		Rehash:       func() error { return reloadPolicy(cfg.Path, acc, log) },
 		MaxAccept:    cfg.Limits.MaxAccept,
+		ParseAccount: accountParser(cfg.Accounts.HRP),
 		RequireSASL:  cfg.Limits.RequireSASL,
 		Flood: ircd.FloodOptions{
 			Default:            ircd.FloodClass(cfg.Flood.FloodClass),
