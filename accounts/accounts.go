@@ -236,5 +236,6 @@ func (x *secpSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 	l := s.Classify(name)
 	l.KeyLogin = true
 	l.Modes = acct.UModes
+	l.Created = acct.Created
 	return nil, true, l, nil
 }

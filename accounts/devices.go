@@ -231,6 +231,7 @@ func (s *Service) credLogin(account string) (ircd.Login, error) {
 	}
 	l := s.Classify(account)
 	l.Modes = acct.UModes
+	l.Created = acct.Created
 	return l, nil
 }
 

@@ -26,6 +26,7 @@ type Config struct {
 	Operators Operators `toml:"operators"`
 	Staff     Staff     `toml:"staff"`
 	Opers     Opers     `toml:"opers"`
+	ChanServ  ChanServ  `toml:"chanserv"`
 	Channels  []Channel `toml:"channel"`
 
 	// Path is the file the configuration was read from ("" for defaults).
@@ -156,6 +157,13 @@ type Staff struct {
 type Opers struct {
 	Accounts  []string          `toml:"accounts"`
 	Passwords map[string]string `toml:"passwords"`
+}
+
+// ChanServ bounds channel registration (ChanServ REGISTER).
+type ChanServ struct {
+	MaxPerAccount int      `toml:"max_per_account"` // channels one account may register; staff and IRC operators: no limit
+	MinAccountAge Duration `toml:"min_account_age"` // younger accounts may not register (node operators, staff and IRC operators may); "0s": no minimum
+	MaxRegistered int      `toml:"max_registered"`  // registered channels on the server (apart from limits.max_channels)
 }
 
 // Channel is a channel declared in the configuration.

@@ -76,6 +76,11 @@ func Default() *Config {
 			Operators:    FloodClass{Rate: 10, Burst: 40, Excess: 200},
 			Unregistered: FloodClass{Rate: 1, Burst: 12, Excess: 24},
 		},
+		ChanServ: ChanServ{
+			MaxPerAccount: 5,
+			MinAccountAge: Duration{24 * time.Hour},
+			MaxRegistered: 1000,
+		},
 		Operators: Operators{
 			Statuses: []string{"Active", "Standby", "Ready"},
 		},

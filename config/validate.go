@@ -89,6 +89,15 @@ func (c *Config) validate() error {
 	if c.Limits.ConnRate < 0 || c.Limits.ConnBurst < 0 || c.Limits.MaxUnauthenticated < 0 {
 		return bad("limits.conn_rate", "conn_rate, conn_burst and max_unauthenticated must not be negative")
 	}
+	if c.ChanServ.MaxPerAccount < 1 || c.ChanServ.MaxPerAccount > 10000 {
+		return bad("chanserv.max_per_account", "must be between 1 and 10000, got %d", c.ChanServ.MaxPerAccount)
+	}
+	if c.ChanServ.MaxRegistered < 1 || c.ChanServ.MaxRegistered > 1<<20 {
+		return bad("chanserv.max_registered", "must be between 1 and %d, got %d", 1<<20, c.ChanServ.MaxRegistered)
+	}
+	if c.ChanServ.MinAccountAge.Duration < 0 {
+		return bad("chanserv.min_account_age", "must not be negative")
+	}
 	for name, h := range c.Opers.Passwords {
 		if !strings.HasPrefix(h, "$2a$") && !strings.HasPrefix(h, "$2b$") && !strings.HasPrefix(h, "$2y$") {
 			return bad("opers.passwords."+name, "must be a bcrypt hash (make one with: thorchatd mkpasswd)")

@@ -53,6 +53,9 @@ type Login struct {
 	// Modes are the user modes the account keeps (see UserModeStore),
 	// set at login.
 	Modes string
+	// Created is when the account was first seen (zero: unknown); ChanServ
+	// REGISTER checks it against RegistrationOptions.MinAccountAge.
+	Created time.Time
 }
 
 // ErrBanned marks a login refused because the key or account is banned.
@@ -188,6 +191,7 @@ func (s *Server) login(c *Client, login Login) {
 	first := c.account == ""
 	c.account = login.Account
 	c.keyLogin = login.KeyLogin
+	c.accountCreated = login.Created
 	if !c.authCounted {
 		c.authCounted = true
 		s.nUnauth.Add(-1)

@@ -337,7 +337,7 @@ func (s *Server) join(c *Client, name, key string) {
 		return
 	}
 	if ch == nil {
-		if len(s.st.channels) >= s.lim.MaxChannels {
+		if len(s.st.channels) >= s.lim.MaxChannels && s.transientChannels() >= s.lim.MaxChannels {
 			c.numeric(errTooManyChannels, name, "The server has too many channels")
 			return
 		}

@@ -54,6 +54,10 @@ func (s *Server) chanServ(c *Client, text string) {
 		case ch.members[c]&memberOp == 0 && !c.oper:
 			say("You must be a channel operator of " + ch.name + " to register it.")
 		default:
+			if why := s.registerRefusal(c); why != "" {
+				say(why)
+				return
+			}
 			ch.registered = true
 			ch.permanent = true
 			ch.founder = c.account

@@ -110,6 +110,8 @@ type Config struct {
 	// or crypto. Nicks that parse are refused (432), and "account or nick"
 	// arguments that parse always mean the account.
 	ParseAccount func(s string) (account string, ok bool)
+	// Registration bounds ChanServ REGISTER.
+	Registration RegistrationOptions
 }
 
 // ChannelSpec declares a permanent channel.

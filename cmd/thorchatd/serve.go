@@ -72,6 +72,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			Timeout:     cfg.Accounts.SASLTimeout.Duration,
 			MaxFailures: cfg.Accounts.SASLFailures,
 		},
+		Registration: ircd.RegistrationOptions{
+			MaxPerAccount: cfg.ChanServ.MaxPerAccount,
+			MinAccountAge: cfg.ChanServ.MinAccountAge.Duration,
+			MaxRegistered: cfg.ChanServ.MaxRegistered,
+		},
 	}
 	for _, ch := range cfg.Channels {
 		icfg.Channels = append(icfg.Channels, ircd.ChannelSpec{
