@@ -73,6 +73,10 @@ func TestParseErrors(t *testing.T) {
 		{"bad flood", "[flood]\nburst = 0\n", "flood", 1, "burst"},
 		{"negative key cache", "[accounts]\nkey_cache = -1\n", "accounts.key_cache", 2, "0..1000000"},
 		{"bad channel", "[[channel]]\nname = \"nohash\"\n", "channel[0].name", 0, "invalid channel"},
+		{"bidi in channel name", "[[channel]]\nname = \"#node\u202eoperators\"\n", "channel[0].name", 0, "bidi control"},
+		{"zero-width in channel name", "[[channel]]\nname = \"#node\u200boperators\"\n", "channel[0].name", 0, "invisible"},
+		{"look-alike channels", "[[channel]]\nname = \"#node-operators\"\n[[channel]]\nname = \"#n\u043ede-operators\"\n", "channel[1].name", 0, "looks like"},
+		{"chanserv limit", "[chanserv]\nmax_per_account = 0\n", "chanserv.max_per_account", 2, "between"},
 		{"bad speak", "[[channel]]\nname = \"#a\"\nspeak = \"all\"\n", "channel[0].speak", 0, "operators"},
 		{"syntax", "[server]\nname = x\"\n", "", 2, "expected"},
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/thorchat/thorchat/channame"
 )
 
 func bad(key, format string, args ...any) error {
@@ -109,8 +111,16 @@ func (c *Config) validate() error {
 		if len(ch.Name) < 2 || ch.Name[0] != '#' || len(ch.Name) > c.Limits.ChannelLen || strings.ContainsAny(ch.Name, " ,\a\x00\r\n") {
 			return bad(key+".name", "invalid channel name %q", ch.Name)
 		}
+		if err := channame.Check(ch.Name); err != nil {
+			return bad(key+".name", "channel %q: %v", ch.Name, err)
+		}
 		if seen[strings.ToLower(ch.Name)] {
 			return bad(key+".name", "channel %q declared twice", ch.Name)
+		}
+		for _, prev := range c.Channels[:i] {
+			if !strings.EqualFold(prev.Name, ch.Name) && channame.Confusable(prev.Name, ch.Name) {
+				return bad(key+".name", "channel %q looks like the declared channel %q (Unicode confusables)", ch.Name, prev.Name)
+			}
 		}
 		seen[strings.ToLower(ch.Name)] = true
 		switch ch.Speak {

@@ -336,7 +336,9 @@ func (s *Server) nickClaimedByOther(c *Client, folded string) bool {
 }
 
 func (s *Server) nickOwner(folded string) (string, bool) {
-	if s.cfg.Auth == nil || folded == "" {
+	// only valid nicks can have been claimed: anything else a client
+	// typed (NickServ INFO \xff) never reaches the store
+	if s.cfg.Auth == nil || !validNick(folded, 64) {
 		return "", false
 	}
 	return s.cfg.Auth.NickOwner(folded)

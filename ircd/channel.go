@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gopkg.in/irc.v4"
+
+	"github.com/thorchat/thorchat/channame"
 )
 
 // Member privileges in a channel.
@@ -317,12 +319,16 @@ func (s *Server) handleJoin(c *Client, m *irc.Message) {
 }
 
 func (s *Server) join(c *Client, name, key string) {
-	if !validChannel(name, s.lim.ChannelLen) {
+	if !channelShape(name, s.lim.ChannelLen) {
 		if name != "" && name[0] == '#' {
 			c.numeric(errBadChanMask, name, "Bad channel mask")
 		} else {
 			c.numeric(errNoSuchChannel, name, "No such channel")
 		}
+		return
+	}
+	if channame.Check(name) != nil {
+		c.numeric(errBadChanName, name, "Illegal channel name: only visible characters (no control, invisible, formatting or bidi characters)")
 		return
 	}
 	folded := Fold(name)

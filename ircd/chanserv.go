@@ -58,6 +58,10 @@ func (s *Server) chanServ(c *Client, text string) {
 				say(why)
 				return
 			}
+			if o := s.lookalike(ch, ch.name); o != nil {
+				say(ch.name + " looks too much like the registered channel " + o.name + " to be registered.")
+				return
+			}
 			ch.registered = true
 			ch.permanent = true
 			ch.founder = c.account

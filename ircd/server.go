@@ -240,6 +240,9 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.createPermanentChannel(spec)
 	}
+	if err := s.checkDeclaredLookalikes(); err != nil {
+		return nil, err
+	}
 	s.isupport005 = s.isupportLines()
 	s.persistQ = make(chan persistJob, 4096)
 	s.acceptQ = make(chan func(), 4096)
