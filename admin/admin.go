@@ -1,7 +1,8 @@
-// Package admin is the daemon's local control socket: a unix socket (mode
-// 0600, in the data directory) through which offline tools ask the running
-// daemon for what only it can do while it holds the database lock — a
-// consistent hot backup and a JSON dump.
+// Package admin is the daemon's local control socket: a unix socket in the
+// data directory, mode 0600 from the moment it exists and answering only
+// peers that run as the daemon's user (SO_PEERCRED), through which offline
+// tools ask the running daemon for what only it can do while it holds the
+// database lock — a consistent hot backup and a JSON dump.
 //
 // The protocol is one request line per connection, "BACKUP" or "DUMP";
 // the answer is "OK\n" followed by the bytes until the daemon closes the
@@ -36,15 +37,11 @@ func Serve(ctx context.Context, path string, src Source, log *slog.Logger) error
 		}
 		os.Remove(path)
 	}
-	ln, err := net.Listen("unix", path)
+	ln, err := listenPrivate(path)
 	if err != nil {
-		return fmt.Errorf("admin socket: %w", err)
+		return err
 	}
-	// the data directory is 0700 already; the socket itself is owner-only too
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return fmt.Errorf("admin socket: %w", err)
-	}
+	defer os.Remove(path)
 	go func() { <-ctx.Done(); ln.Close() }()
 	for {
 		conn, err := ln.Accept()
@@ -53,6 +50,14 @@ func Serve(ctx context.Context, path string, src Source, log *slog.Logger) error
 				return nil
 			}
 			return fmt.Errorf("admin socket: %w", err)
+		}
+		// only the daemon's own user, whatever the file modes say
+		if ok, err := samePeerUser(conn); !ok {
+			log.Warn("admin socket: refused a connection from another user", "err", err)
+			conn.SetWriteDeadline(time.Now().Add(time.Second))
+			io.WriteString(conn, "ERR permission denied: not the daemon's user\n")
+			conn.Close()
+			continue
 		}
 		go handle(conn, src, log)
 	}
