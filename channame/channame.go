@@ -28,14 +28,21 @@ var ErrInvalid = errors.New("invalid channel name")
 // characters. Length and the leading '#' are the caller's to check.
 func Check(name string) error {
 	for i, r := range name {
+		if r < utf8.RuneSelf { // ASCII: the printable ones but ',' and ':'
+			if r <= ' ' || r == 0x7f {
+				return fmt.Errorf("%w: contains the control character or space U+%04X", ErrInvalid, r)
+			}
+			if r == ',' || r == ':' {
+				return fmt.Errorf("%w: contains %q", ErrInvalid, r)
+			}
+			continue
+		}
 		if r == utf8.RuneError {
 			if _, size := utf8.DecodeRuneInString(name[i:]); size <= 1 {
 				return fmt.Errorf("%w: not valid UTF-8", ErrInvalid)
 			}
 		}
 		switch {
-		case r == ',' || r == ':':
-			return fmt.Errorf("%w: contains %q", ErrInvalid, r)
 		case unicode.Is(unicode.Bidi_Control, r):
 			return fmt.Errorf("%w: contains the bidi control U+%04X", ErrInvalid, r)
 		case unicode.Is(unicode.Variation_Selector, r),
