@@ -51,14 +51,6 @@ func Serve(ctx context.Context, path string, src Source, log *slog.Logger) error
 			}
 			return fmt.Errorf("admin socket: %w", err)
 		}
-		// only the daemon's own user, whatever the file modes say
-		if ok, err := samePeerUser(conn); !ok {
-			log.Warn("admin socket: refused a connection from another user", "err", err)
-			conn.SetWriteDeadline(time.Now().Add(time.Second))
-			io.WriteString(conn, "ERR permission denied: not the daemon's user\n")
-			conn.Close()
-			continue
-		}
 		go handle(conn, src, log)
 	}
 }
@@ -75,6 +67,13 @@ func handle(conn net.Conn, src Source, log *slog.Logger) {
 	conn.SetWriteDeadline(time.Now().Add(10 * time.Minute))
 	w := bufio.NewWriterSize(conn, 64<<10)
 	defer w.Flush()
+	// only the daemon's own user, whatever the file modes say (the request
+	// line is read first so that the refusal reaches the client)
+	if ok, err := samePeerUser(conn); !ok {
+		log.Warn("admin socket: refused a connection from another user", "err", err)
+		io.WriteString(w, "ERR permission denied: not the daemon's user\n")
+		return
+	}
 	switch strings.TrimSpace(line) {
 	case "BACKUP":
 		io.WriteString(w, "OK\n")
