@@ -33,7 +33,10 @@ func (s *Server) checkDeclaredLookalikes() error {
 				continue
 			}
 			if channame.Confusable(o.name, ch.name) {
-				return fmt.Errorf("ircd: declared channel %q looks like the channel %q (Unicode confusables); rename one, or drop the registered one", ch.name, o.name)
+				if o.declared != nil {
+					return fmt.Errorf("ircd: declared channels %q and %q look alike (Unicode confusables); rename one", o.name, ch.name)
+				}
+				return fmt.Errorf("ircd: declared channel %q looks like the registered channel %q (Unicode confusables): rename the declaration, or start without it and drop %q as an IRC operator (/msg ChanServ DROP) first", ch.name, o.name, o.name)
 			}
 		}
 	}

@@ -75,7 +75,7 @@ func TestRegisterRefusesLookalikes(t *testing.T) {
 			cfg.Channels = append(cfg.Channels, ChannelSpec{Name: n})
 		}
 		_, err := New(cfg)
-		if err == nil || !strings.Contains(err.Error(), "looks like") {
+		if err == nil || !strings.Contains(err.Error(), "look") {
 			t.Fatalf("%s: New: %v", tc.name, err)
 		}
 	}
