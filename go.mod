@@ -7,11 +7,13 @@ require (
 	github.com/cretz/bine v0.2.0
 	github.com/decred/dcrd/bech32 v1.1.4
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1
+	github.com/mtibben/confusables v0.0.0-20210201002637-9d1b0723b659
 	go.etcd.io/bbolt v1.5.0
 	golang.org/x/crypto v0.59.0
 	golang.org/x/net v0.63.0
+	golang.org/x/sys v0.50.0
 	golang.org/x/time v0.16.0
 	gopkg.in/irc.v4 v4.0.0
 )
 
-require golang.org/x/sys v0.50.0 // indirect
+require golang.org/x/text v0.44.0 // indirect

@@ -286,5 +286,6 @@ func (x *secpSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 	l := s.Classify(name)
 	l.Kind = ircd.LoginKey
 	l.Modes = acct.UModes
+	l.Created = acct.Created
 	return nil, true, l, nil
 }

@@ -30,6 +30,9 @@ const (
 	maxLabelLen    = 32
 	tokenCost      = 10 // bcrypt cost of token hashes
 	tokenPrefix    = "thc_"
+	// dummyTokenHash is compared when no token matches, at tokenCost like
+	// real token hashes (a bcrypt of a secret never issued).
+	dummyTokenHash = "$2a$10$ZBFT6H03z8g9X.G4Vt0RDOlfzi/MBj4vB9KdX0cbYd4ydNn9bM.k6"
 )
 
 // CredStore is the part of the database device credentials need.
@@ -234,6 +237,7 @@ func (s *Service) credLogin(account string, kind ircd.LoginKind) (ircd.Login, er
 	l := s.Classify(account)
 	l.Kind = kind
 	l.Modes = acct.UModes
+	l.Created = acct.Created
 	return l, nil
 }
 
@@ -314,19 +318,22 @@ func (x *plainSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 	if err != nil {
 		return nil, false, ircd.Login{}, err
 	}
-	list, err := cs.Credentials(account)
-	if err != nil {
-		return nil, false, ircd.Login{}, fmt.Errorf("PLAIN: %w", sasl.ErrBadSignature)
+	// Exactly one bcrypt compare of tokenCost per attempt, whether the
+	// account, the token ID or an unexpired token exists or not, so the
+	// time taken tells nothing about which IDs are real.
+	hash, found := []byte(dummyTokenHash), false
+	if list, err := cs.Credentials(account); err == nil {
+		now := s.cfg.Now()
+		for _, c := range list {
+			if c.Kind == store.CredToken && c.TokenID == tid && !c.Expired(now) {
+				hash, found = c.Hash, true
+				break
+			}
+		}
 	}
-	now := s.cfg.Now()
-	for _, c := range list {
-		if c.Kind != store.CredToken || c.TokenID != tid || c.Expired(now) {
-			continue
-		}
-		if bcrypt.CompareHashAndPassword(c.Hash, []byte(secret)) == nil {
-			l, err := s.credLogin(account, ircd.LoginToken)
-			return nil, err == nil, l, err
-		}
+	if bcrypt.CompareHashAndPassword(hash, []byte(secret)) == nil && found {
+		l, err := s.credLogin(account, ircd.LoginToken)
+		return nil, err == nil, l, err
 	}
 	return nil, false, ircd.Login{}, fmt.Errorf("PLAIN: token not valid: %w", sasl.ErrBadSignature)
 }

@@ -1,7 +1,8 @@
-// Package admin is the daemon's local control socket: a unix socket (mode
-// 0600, in the data directory) through which offline tools ask the running
-// daemon for what only it can do while it holds the database lock — a
-// consistent hot backup and a JSON dump.
+// Package admin is the daemon's local control socket: a unix socket in the
+// data directory, mode 0600 from the moment it exists and answering only
+// peers that run as the daemon's user (SO_PEERCRED), through which offline
+// tools ask the running daemon for what only it can do while it holds the
+// database lock — a consistent hot backup and a JSON dump.
 //
 // The protocol is one request line per connection, "BACKUP" or "DUMP";
 // the answer is "OK\n" followed by the bytes until the daemon closes the
@@ -18,6 +19,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -37,16 +39,27 @@ func Listen(path string) (net.Listener, error) {
 		}
 		os.Remove(path)
 	}
-	ln, err := net.Listen("unix", path)
+	ln, err := listenPrivate(path)
 	if err != nil {
-		return nil, fmt.Errorf("admin socket: %w", err)
+		return nil, err
 	}
-	// the data directory is 0700 already; the socket itself is owner-only too
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("admin socket: %w", err)
-	}
-	return ln, nil
+	return &removingListener{UnixListener: ln, path: path}, nil
+}
+
+// removingListener removes the socket file when it is closed: the socket
+// was bound under another name and renamed into place, so the listener's
+// own unlink-on-close does not apply.
+type removingListener struct {
+	*net.UnixListener
+	path string
+	once sync.Once
+}
+
+// Close stops the listener and removes its socket file.
+func (l *removingListener) Close() error {
+	err := l.UnixListener.Close()
+	l.once.Do(func() { os.Remove(l.path) })
+	return err
 }
 
 // Serve accepts admin requests on ln (from Listen) until ctx ends, then
@@ -77,6 +90,13 @@ func handle(conn net.Conn, src Source, log *slog.Logger) {
 	conn.SetWriteDeadline(time.Now().Add(10 * time.Minute))
 	w := bufio.NewWriterSize(conn, 64<<10)
 	defer w.Flush()
+	// only the daemon's own user, whatever the file modes say (the request
+	// line is read first so that the refusal reaches the client)
+	if ok, err := samePeerUser(conn); !ok {
+		log.Warn("admin socket: refused a connection from another user", "err", err)
+		io.WriteString(w, "ERR permission denied: not the daemon's user\n")
+		return
+	}
 	switch strings.TrimSpace(line) {
 	case "BACKUP":
 		io.WriteString(w, "OK\n")

@@ -26,6 +26,7 @@ type Config struct {
 	Operators Operators `toml:"operators"`
 	Staff     Staff     `toml:"staff"`
 	Opers     Opers     `toml:"opers"`
+	ChanServ  ChanServ  `toml:"chanserv"`
 	Channels  []Channel `toml:"channel"`
 	Whowas    Whowas    `toml:"whowas"`
 
@@ -171,6 +172,13 @@ type Opers struct {
 	OperBurst   int      `toml:"oper_burst"`
 	OperSlots   int      `toml:"oper_slots"`
 	OperClasses []string `toml:"oper_classes"`
+}
+
+// ChanServ bounds channel registration (ChanServ REGISTER).
+type ChanServ struct {
+	MaxPerAccount int      `toml:"max_per_account"` // channels one account may register; staff and IRC operators: no limit
+	MinAccountAge Duration `toml:"min_account_age"` // younger accounts may not register (node operators, staff and IRC operators may); "0s": no minimum
+	MaxRegistered int      `toml:"max_registered"`  // registered channels on the server (apart from limits.max_channels)
 }
 
 // Channel is a channel declared in the configuration.

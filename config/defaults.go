@@ -84,6 +84,11 @@ func Default() *Config {
 			OperBurst: 3,
 			OperSlots: 1,
 		},
+		ChanServ: ChanServ{
+			MaxPerAccount: 5,
+			MinAccountAge: Duration{24 * time.Hour},
+			MaxRegistered: 1000,
+		},
 		Operators: Operators{
 			Statuses: []string{"Active", "Standby", "Ready"},
 		},

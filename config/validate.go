@@ -13,6 +13,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/thorchat/thorchat/channame"
 )
 
 func bad(key, format string, args ...any) error {
@@ -103,6 +105,15 @@ func (c *Config) validate() error {
 	if c.Whowas.TTL.Duration < time.Second || c.Whowas.TTL.Duration > 30*24*time.Hour {
 		return bad("whowas.ttl", "must be between 1s and 720h, got %s", c.Whowas.TTL.Duration)
 	}
+	if c.ChanServ.MaxPerAccount < 1 || c.ChanServ.MaxPerAccount > 10000 {
+		return bad("chanserv.max_per_account", "must be between 1 and 10000, got %d", c.ChanServ.MaxPerAccount)
+	}
+	if c.ChanServ.MaxRegistered < 1 || c.ChanServ.MaxRegistered > 1<<20 {
+		return bad("chanserv.max_registered", "must be between 1 and %d, got %d", 1<<20, c.ChanServ.MaxRegistered)
+	}
+	if c.ChanServ.MinAccountAge.Duration < 0 {
+		return bad("chanserv.min_account_age", "must not be negative")
+	}
 	for name, h := range c.Opers.Passwords {
 		if _, err := bcrypt.Cost([]byte(h)); err != nil || !strings.HasPrefix(h, "$2a$") && !strings.HasPrefix(h, "$2b$") && !strings.HasPrefix(h, "$2y$") {
 			return bad("opers.passwords."+name, "must be a bcrypt hash (make one with: thorchatd mkpasswd)")
@@ -130,8 +141,16 @@ func (c *Config) validate() error {
 		if len(ch.Name) < 2 || ch.Name[0] != '#' || len(ch.Name) > c.Limits.ChannelLen || strings.ContainsAny(ch.Name, " ,\a\x00\r\n") {
 			return bad(key+".name", "invalid channel name %q", ch.Name)
 		}
+		if err := channame.Check(ch.Name); err != nil {
+			return bad(key+".name", "channel %q: %v", ch.Name, err)
+		}
 		if seen[strings.ToLower(ch.Name)] {
 			return bad(key+".name", "channel %q declared twice", ch.Name)
+		}
+		for _, prev := range c.Channels[:i] {
+			if !strings.EqualFold(prev.Name, ch.Name) && channame.Confusable(prev.Name, ch.Name) {
+				return bad(key+".name", "channel %q looks like the declared channel %q (Unicode confusables)", ch.Name, prev.Name)
+			}
 		}
 		seen[strings.ToLower(ch.Name)] = true
 		switch ch.Speak {

@@ -57,6 +57,9 @@ type Login struct {
 	// Modes are the user modes the account keeps (see UserModeStore),
 	// set at login.
 	Modes string
+	// Created is when the account was first seen (zero: unknown); ChanServ
+	// REGISTER checks it against RegistrationOptions.MinAccountAge.
+	Created time.Time
 }
 
 // LoginKind is what a session proved at login.
@@ -234,6 +237,7 @@ func (s *Server) login(c *Client, login Login) {
 		c.loginKind = login.Kind
 	}
 	c.account = login.Account
+	c.accountCreated = login.Created
 	if !c.authCounted {
 		c.authCounted = true
 		s.nUnauth.Add(-1)
@@ -391,7 +395,9 @@ func (s *Server) nickClaimedByOther(c *Client, folded string) bool {
 }
 
 func (s *Server) nickOwner(folded string) (string, bool) {
-	if s.cfg.Auth == nil || folded == "" {
+	// only valid nicks can have been claimed: anything else a client
+	// typed (NickServ INFO \xff) never reaches the store
+	if s.cfg.Auth == nil || !validNick(folded, 64) {
 		return "", false
 	}
 	return s.cfg.Auth.NickOwner(folded)

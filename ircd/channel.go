@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gopkg.in/irc.v4"
+
+	"github.com/thorchat/thorchat/channame"
 )
 
 // Member privileges in a channel.
@@ -317,12 +319,16 @@ func (s *Server) handleJoin(c *Client, m *irc.Message) {
 }
 
 func (s *Server) join(c *Client, name, key string) {
-	if !validChannel(name, s.lim.ChannelLen) {
+	if !channelShape(name, s.lim.ChannelLen) {
 		if name != "" && name[0] == '#' {
 			c.numeric(errBadChanMask, name, "Bad channel mask")
 		} else {
 			c.numeric(errNoSuchChannel, name, "No such channel")
 		}
+		return
+	}
+	if channame.Check(name) != nil {
+		c.numeric(errBadChanName, name, "Illegal channel name: only visible characters (no control, invisible, formatting or bidi characters)")
 		return
 	}
 	folded := Fold(name)
@@ -337,18 +343,19 @@ func (s *Server) join(c *Client, name, key string) {
 		return
 	}
 	if ch == nil {
-		if len(s.st.channels) >= s.lim.MaxChannels {
+		if len(s.st.channels) >= s.lim.MaxChannels && s.transientChannels() >= s.lim.MaxChannels {
 			c.numeric(errTooManyChannels, name, "The server has too many channels")
 			return
 		}
 	} else {
 		_, invited := ch.invited[c]
 		// opers, and accounts with op access on a registered channel, pass
-		// +k, +l, +i and +b
+		// +k, +l, +i and +b; so does an invite, which only channel
+		// operators can make (handleInvite)
 		override := c.oper || ch.accessMode(c.account)&memberOp != 0
 		switch {
 		case override:
-		case ch.key != "" && key != ch.key:
+		case ch.key != "" && key != ch.key && !invited:
 			c.numeric(errBadChannelKey, ch.name, "Cannot join channel (+k)")
 			return
 		case ch.limit > 0 && len(ch.members) >= ch.limit && !invited:
@@ -636,7 +643,12 @@ func (s *Server) handleInvite(c *Client, m *irc.Message) {
 		c.numeric(errChanOPrivsNeeded, ch.name, "You're not channel operator")
 		return
 	}
-	s.addInvite(ch, t)
+	// Only a channel operator's (or IRC operator's) invite is recorded,
+	// and so passes +i, +k, +l, +b and +j at the JOIN; anyone else's
+	// (allowed while the channel is -i) is a notice that passes nothing.
+	if mode&memberOp != 0 || c.oper {
+		s.addInvite(ch, t)
+	}
 	c.numeric(rplInviting, t.nick, ch.name)
 	if t.away != "" {
 		c.numeric(rplAway, t.nick, t.away)

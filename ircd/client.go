@@ -64,6 +64,9 @@ type Client struct {
 	pending        *event // batch suspended by an async step
 	pendingOff     int
 
+	// accountCreated is Login.Created of the logged-in account
+	accountCreated time.Time
+
 	// send queue
 	qmu     sync.Mutex
 	out     []byte

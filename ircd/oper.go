@@ -2,7 +2,6 @@ package ircd
 
 import (
 	"errors"
-	"strings"
 
 	"gopkg.in/irc.v4"
 )
@@ -157,9 +156,10 @@ func (s *Server) operBan(c *Client, args []string, ban bool, say func(string)) {
 		say("Usage: BAN <account> | UNBAN <account>")
 		return
 	}
-	acct := strings.ToLower(args[0])
-	if t := s.st.nicks[Fold(args[0])]; t != nil && t.account != "" {
-		acct = t.account
+	acct, guest := s.resolveAccount(args[0])
+	if guest != "" {
+		say(guest + " is not logged in; bans apply to accounts.")
+		return
 	}
 	s.async(c, func() func() {
 		err := oa.SetBanned(acct, ban)

@@ -35,6 +35,17 @@ func sharesChannel(a, b *Client) bool {
 	return false
 }
 
+// channelShown reports whether c may see that t is a member of ch, in
+// WHOIS and in the channel field of WHO: a secret channel only to its
+// members, an invisible (+i) user's channels only to those who share them;
+// IRC operators and t itself see all.
+func channelShown(ch *Channel, t, c *Client) bool {
+	if c.oper || t == c || isMember(ch, c) {
+		return true
+	}
+	return ch.flags&chanSecret == 0 && !t.invisible
+}
+
 // visibleTo reports whether t shows up in c's WHO/NAMES-style queries.
 func visibleTo(t, c *Client) bool {
 	return t == c || !t.invisible || c.oper || sharesChannel(t, c)
@@ -125,7 +136,7 @@ func (s *Server) whoReply(c, t *Client, ch *Channel, fields, token string) {
 	chName := "*"
 	if ch == nil {
 		for tc := range t.channels {
-			if tc.flags&chanSecret == 0 || isMember(tc, c) {
+			if channelShown(tc, t, c) {
 				chName = tc.name
 				ch = tc
 				break
@@ -207,10 +218,7 @@ func (s *Server) handleWhois(c *Client, m *irc.Message) {
 		c.numeric(rplWhoisUser, t.nick, t.user, t.host, "*", t.realname)
 		var chans []string
 		for ch := range t.channels {
-			if ch.flags&chanSecret != 0 && !isMember(ch, c) && !c.oper {
-				continue
-			}
-			if t.invisible && !isMember(ch, c) && t != c && !c.oper {
+			if !channelShown(ch, t, c) {
 				continue
 			}
 			chans = append(chans, ch.members[t].prefixes(c.caps.has(capMultiPrefix))+ch.name)

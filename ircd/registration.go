@@ -18,6 +18,10 @@ func (s *Server) handleNick(c *Client, m *irc.Message) {
 		c.numeric(errErroneusNickname, nick, "Erroneous nickname")
 		return
 	}
+	if s.nickIsAccountName(nick) {
+		c.numeric(errErroneusNickname, nick, "Nickname looks like an account name")
+		return
+	}
 	folded := Fold(nick)
 	if isServiceNick(folded) {
 		c.numeric(errErroneusNickname, nick, "Nickname is reserved for services")

@@ -106,6 +106,14 @@ type Config struct {
 	Channels []ChannelSpec
 	// Whowas bounds the WHOWAS history (in memory only).
 	Whowas WhowasOptions
+	// ParseAccount, when set, reports whether s is a valid account name
+	// (a bech32 address of the configured prefix) and returns it in its
+	// stored form (lower case). The host supplies it: ircd does no bech32
+	// or crypto. Nicks that parse are refused (432), and "account or nick"
+	// arguments that parse always mean the account.
+	ParseAccount func(s string) (account string, ok bool)
+	// Registration bounds ChanServ REGISTER.
+	Registration RegistrationOptions
 }
 
 // ChannelSpec declares a permanent channel.
@@ -241,6 +249,9 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("ircd: invalid channel name %q", spec.Name)
 		}
 		s.createPermanentChannel(spec)
+	}
+	if err := s.checkDeclaredLookalikes(); err != nil {
+		return nil, err
 	}
 	s.isupport005 = s.isupportLines()
 	s.persistQ = make(chan persistJob, 4096)

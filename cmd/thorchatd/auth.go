@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/thorchat/thorchat/accounts"
 	"github.com/thorchat/thorchat/config"
+	"github.com/thorchat/thorchat/identity"
 	"github.com/thorchat/thorchat/store"
 )
 
@@ -22,6 +24,20 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stor
 		return nil, fmt.Errorf("store.path %s: %w", cfg.Store.Path, err)
 	}
 	return db, nil
+}
+
+// accountParser is ircd's account-name predicate: a valid bech32 address
+// of hrp with a 20-byte payload, returned in lower case. The prefix is
+// checked first so that ordinary nicks cost no bech32 decoding.
+func accountParser(hrp string) func(string) (string, bool) {
+	prefix := hrp + "1"
+	return func(s string) (string, bool) {
+		if len(s) <= len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+			return "", false
+		}
+		acct, err := identity.ParseAccount(hrp, s)
+		return acct, err == nil
+	}
 }
 
 func policyConfig(cfg *config.Config) accounts.PolicyConfig {

@@ -4,7 +4,7 @@
 //	thorchatd -config FILE            run the daemon
 //	thorchatd -config FILE -check     validate the configuration and exit
 //	thorchatd onion -config FILE      print the onion address (no tor started)
-//	thorchatd backup -config FILE -out PATH
+//	thorchatd backup -config FILE -out PATH [-force]
 //	                                  consistent hot copy of the database
 //	thorchatd dump -config FILE       accounts and channels as JSON
 //	thorchatd mkpasswd < FILE         bcrypt hash for [opers.passwords]

@@ -25,10 +25,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	// the data directory holds the admin socket whatever else lives
-	// elsewhere (store, onion socket, tor)
-	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
-		return fmt.Errorf("server.data_dir %s: %w", cfg.Server.DataDir, err)
+	if err := prepareDataDir(cfg.Server.DataDir, log); err != nil {
+		return err
 	}
 	db, err := openStore(ctx, cfg, log)
 	if err != nil {
@@ -69,6 +67,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		ChannelStore: chanStore{db},
 		Rehash:       func() error { return reloadPolicy(cfg.Path, acc, log) },
 		MaxAccept:    cfg.Limits.MaxAccept,
+		ParseAccount: accountParser(cfg.Accounts.HRP),
 		RequireSASL:  cfg.Limits.RequireSASL,
 		Flood: ircd.FloodOptions{
 			Default:            ircd.FloodClass(cfg.Flood.FloodClass),
@@ -83,6 +82,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			MaxFailures: cfg.Accounts.SASLFailures,
 		},
 		Whowas: ircd.WhowasOptions{Len: cfg.Whowas.Length, TTL: cfg.Whowas.TTL.Duration},
+		Registration: ircd.RegistrationOptions{
+			MaxPerAccount: cfg.ChanServ.MaxPerAccount,
+			MinAccountAge: cfg.ChanServ.MinAccountAge.Duration,
+			MaxRegistered: cfg.ChanServ.MaxRegistered,
+		},
 	}
 	for _, ch := range cfg.Channels {
 		icfg.Channels = append(icfg.Channels, ircd.ChannelSpec{
