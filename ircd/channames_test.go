@@ -5,10 +5,11 @@ import (
 	"testing"
 )
 
-// TestChannelNameCharacters: JOIN refuses names that are not valid UTF-8
-// or hold control, format (zero-width), bidi or other invisible
-// characters with 479, keeps 476/403 for the shape, and accepts visible
-// non-ASCII names.
+// TestChannelNameCharacters: JOIN refuses names that hold control, format
+// (zero-width), bidi or other invisible characters with 479, keeps 476/403
+// for the shape, and accepts visible non-ASCII names. A name that is not
+// valid UTF-8 never reaches JOIN: UTF8ONLY refuses the whole line with
+// FAIL JOIN INVALID_UTF8.
 func TestChannelNameCharacters(t *testing.T) {
 	ts := startServer(t, nil)
 	c := ts.connect("alice")
@@ -16,8 +17,8 @@ func TestChannelNameCharacters(t *testing.T) {
 		name string
 		code string // "" joins
 	}{
-		{"#bad\xff\xfe", "479"},
-		{"#cut\xe2\x82", "479"},
+		{"#bad\xff\xfe", "FAIL"},
+		{"#cut\xe2\x82", "FAIL"},
 		{"#node\u202eoperators", "479"}, // right-to-left override
 		{"#node\u200boperators", "479"}, // zero-width space
 		{"#node\u2066x\u2069", "479"},   // bidi isolate
@@ -36,6 +37,12 @@ func TestChannelNameCharacters(t *testing.T) {
 				return
 			}
 			m := c.expectCode("JOIN "+tc.name, tc.code)
+			if tc.code == "FAIL" {
+				if m.Param(0) != "JOIN" || m.Param(1) != "INVALID_UTF8" || strings.Contains(m.String(), tc.name) {
+					t.Fatalf("got %v, want FAIL JOIN INVALID_UTF8 without the name", m)
+				}
+				return
+			}
 			if m.Param(1) != tc.name {
 				t.Fatalf("%s names %q, want %q", tc.code, m.Param(1), tc.name)
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestHostileSessionLogsNoErrors: nothing a client sends makes the daemon
@@ -11,7 +12,8 @@ import (
 // REGISTER and commands on them), look-alike registrations, and
 // invalid UTF-8 where the store keeps text (topic, bans). The daemon's log
 // (level warn and above) is captured and must hold no ERROR line; the bad
-// names are refused at the IRC layer with 479.
+// names are refused at the IRC layer: with 479, or, when they are not
+// valid UTF-8, the whole line with FAIL JOIN INVALID_UTF8 (UTF8ONLY).
 func TestHostileSessionLogsNoErrors(t *testing.T) {
 	tc := newTestConfig(t)
 	d := startDaemon(t, tc.write(t))
@@ -23,7 +25,11 @@ func TestHostileSessionLogsNoErrors(t *testing.T) {
 	for _, name := range bad {
 		for _, c := range []*ircClient{a, g} {
 			c.send("JOIN " + name)
-			if m := msgsWith(c.collect(), "479"); len(m) != 1 || m[0].Param(1) != name {
+			if !utf8.ValidString(name) {
+				if m := msgsWith(c.collect(), "FAIL"); len(m) != 1 || m[0].Param(0) != "JOIN" || m[0].Param(1) != "INVALID_UTF8" {
+					t.Errorf("JOIN %q: want one FAIL JOIN INVALID_UTF8, got %v", name, m)
+				}
+			} else if m := msgsWith(c.collect(), "479"); len(m) != 1 || m[0].Param(1) != name {
 				t.Errorf("JOIN %q: want one 479 naming it, got %v", name, m)
 			}
 			c.send("CS REGISTER " + name)
