@@ -61,14 +61,14 @@ func TestOperPasswordAndBan(t *testing.T) {
 	if err != nil || a.Flags&store.FlagBanned == 0 {
 		t.Fatalf("not banned: %+v %v", a, err)
 	}
-	if creds, _ := db.Credentials(acct); len(creds) != 0 {
-		t.Fatalf("credentials survived the ban: %+v", creds)
+	if creds, err := db.Credentials(acct); err != nil || len(creds) != 0 {
+		t.Fatalf("credentials survived the ban: %+v, %v", creds, err)
 	}
 	if err := svc.SetBanned(acct, false); err != nil {
 		t.Fatal(err)
 	}
-	if a, _ := db.GetAccount(acct); a.Flags&store.FlagBanned != 0 {
-		t.Fatal("still banned")
+	if a, err := db.GetAccount(acct); err != nil || a.Flags&store.FlagBanned != 0 {
+		t.Fatalf("still banned: %+v, %v", a, err)
 	}
 	var ue interface{ UserMessage() string }
 	if err := svc.SetBanned("thor1nosuchaccount", true); !errors.As(err, &ue) {

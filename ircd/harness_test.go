@@ -13,7 +13,47 @@ import (
 	"gopkg.in/irc.v4"
 )
 
-// fakeClock is the only fake the tests use: timers are driven by it.
+// The ircd tests drive a real Server over loopback sockets, but ircd may
+// not import bbolt, crypto or accounts, so five stand-ins take the place
+// of the daemon's pieces. Each is listed with the real tests that cover
+// the path it replaces:
+//
+//   - fakeClock (below) drives every timer. The daemon uses the wall clock;
+//     the accounts tests use their own fake clock too.
+//   - testAuth (testauth_test.go) is a fake Authenticator: mechanism TEST
+//     takes the account name as the whole response, and name prefixes pick
+//     operators, staff, failures, bans and slow logins. The real one,
+//     accounts.Service with secp256k1 signatures and bbolt, is driven over
+//     sockets by accounts/sasl_test.go (TestLoginBeforeRegistration,
+//     TestSASLReplies, TestBannedKey, TestSecondLoginOtherAccount,
+//     TestSASLStageTimeout, TestTooManyFailuresDisconnect),
+//     accounts/nick_test.go (TestNickClaim,
+//     TestNickClaimsPersistAcrossRestart), accounts/persist_test.go and
+//     accounts/operators_test.go (TestOpers); the cmd/thorchatd tests log
+//     in with real signatures against the whole daemon, and
+//     e2e/gochat_test.go (TestGoChatDev, TestGoChatTor) logs the Go client
+//     in.
+//   - operTestAuth (oper_test.go) checks OPER against plaintext passwords
+//     and keeps bans in a map. The real bcrypt check and the stored ban
+//     are covered by accounts/oper_test.go (TestOperPasswordAndBan), which
+//     calls the service directly: no test sends OPER to the daemon with a
+//     bcrypt hash in its configuration.
+//   - jsonChannelStore (persist_test.go) commits registered channels to a
+//     JSON file. The bbolt store behind the daemon is covered by
+//     store/channels_test.go (TestChannelCRUD, TestUpdateChannelAtomic)
+//     and through the daemon by cmd/thorchatd/chanserv_test.go
+//     (TestRegisteredChannelSurvivesRestart and the other ChanServ tests),
+//     cmd/thorchatd/crash_test.go (TestCrashKeepsAcknowledgedChanges) and
+//     cmd/thorchatd/backup_test.go (TestBackupAndDump).
+//   - fileAccepts (contact_test.go) keeps ACCEPT lists in a JSON file. The
+//     bbolt AcceptStore is covered by store/accept_test.go (TestAcceptList)
+//     alone: no test drives ACCEPT through the daemon on bbolt.
+//
+// The ircd tests set no UserModeStore; kept user modes are covered by
+// store/accounts_test.go (TestSetUserModes) and through the daemon by
+// cmd/thorchatd/usermodes_test.go (TestUserModesKept).
+
+// fakeClock drives the server's timers in the ircd tests.
 type fakeClock struct {
 	mu  sync.Mutex
 	now time.Time
