@@ -97,7 +97,7 @@ func (db *DB) LoginAccount(pub33 []byte, name string, now time.Time) (acct Accou
 	}
 	// Batch may run fn more than once: it must be idempotent and reset its
 	// outputs on each run.
-	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+	err = db.batch(func(tx *bolt.Tx) error {
 		b, err := bucket(tx, bucketAccounts)
 		if err != nil {
 			return err
@@ -179,7 +179,7 @@ func (db *DB) updateAccount(name, what string, fn func(*Account)) (Account, erro
 		return Account{}, err
 	}
 	var a Account
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		b, err := bucket(tx, bucketAccounts)
 		if err != nil {
 			return err
