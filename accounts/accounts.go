@@ -6,6 +6,7 @@ package accounts
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -155,7 +156,7 @@ func (s *Service) Classify(account string) ircd.Login {
 	p := s.policy.Load()
 	l := ircd.Login{Account: account}
 	switch {
-	case p.Operators != nil && p.Operators.Contains(account):
+	case s.isOperator(p, account):
 		l.Class = "operator"
 		l.Host = "node-operator/" + account
 	case p.Staff[account]:
@@ -221,7 +222,10 @@ func (x *secpSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 	if err != nil {
 		return nil, false, ircd.Login{}, fmt.Errorf("derive account: %w", err)
 	}
-	acct, created, err := s.cfg.Store.LoginAccount(pub, name, s.cfg.Now())
+	acct, created, err := s.loginKey(pub, name)
+	if errors.Is(err, store.ErrKeyUnlinked) {
+		return nil, false, ircd.Login{}, errors.New("this key was unlinked from its account")
+	}
 	if err != nil {
 		// the client only sees 904: say what broke here
 		s.log.Error("login: account store", "err", err)
@@ -233,8 +237,9 @@ func (x *secpSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 	if created {
 		s.log.Info("account created")
 	}
-	l := s.Classify(name)
+	l := s.Classify(acct.Name)
 	l.KeyLogin = true
+	l.Key = hex.EncodeToString(pub)
 	l.Modes = acct.UModes
 	return nil, true, l, nil
 }

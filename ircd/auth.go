@@ -50,6 +50,9 @@ type Login struct {
 	// KeyLogin is set when the account's own key signed (not a device
 	// credential): only such sessions may manage credentials.
 	KeyLogin bool
+	// Key identifies the key of a KeyLogin (opaque to ircd; see
+	// KeyLinker).
+	Key string
 	// Modes are the user modes the account keeps (see UserModeStore),
 	// set at login.
 	Modes string
@@ -188,6 +191,7 @@ func (s *Server) login(c *Client, login Login) {
 	first := c.account == ""
 	c.account = login.Account
 	c.keyLogin = login.KeyLogin
+	c.loginKey = login.Key
 	if !c.authCounted {
 		c.authCounted = true
 		s.nUnauth.Add(-1)

@@ -56,8 +56,10 @@ type Client struct {
 	busy           int // async steps (login, store write, fake lag) holding the input
 	loginHost      string
 	keyLogin       bool
-	operByAccount  bool // oper privileges come from [opers] accounts
-	authCounted    bool // left the unauthenticated count (logged in or closed)
+	loginKey       string         // Login.Key of a key login (KEY LINK/UNLINK)
+	keyLink        *LinkChallenge // pending KEY LINK
+	operByAccount  bool           // oper privileges come from [opers] accounts
+	authCounted    bool           // left the unauthenticated count (logged in or closed)
 	limiter        *rate.Limiter
 	limClass       FloodClass
 	throttledUntil time.Time

@@ -321,7 +321,7 @@ func ownAccountFree(tx *bolt.Tx, k keyLinkTx, name string) error {
 
 // UnlinkKey removes pub33 from account's keys, on behalf of by, another key
 // of the account. ErrNotLinked when either is not a key of the account,
-// ErrLastKey when pub33 is the only key, ErrInvalid when by is pub33.
+// ErrLastKey when pub33 is its only key, ErrInvalid when by is pub33.
 func (db *DB) UnlinkKey(account string, pub33, by []byte) error {
 	if err := checkKey("account name", account); err != nil {
 		return err
@@ -332,9 +332,6 @@ func (db *DB) UnlinkKey(account string, pub33, by []byte) error {
 	if err := checkPub(by); err != nil {
 		return err
 	}
-	if bytes.Equal(pub33, by) {
-		return fmt.Errorf("store: unlink key of %q: %w: a key cannot unlink itself", account, ErrInvalid)
-	}
 	err := db.update(func(tx *bolt.Tx) error {
 		k, err := openKeyLinks(tx)
 		if err != nil {
@@ -343,6 +340,13 @@ func (db *DB) UnlinkKey(account string, pub33, by []byte) error {
 		keys, err := k.keysOf(account)
 		if err != nil {
 			return err
+		}
+		if len(keys) == 0 { // never linked: the account's own key only
+			if a, ok, err := getAccount(k.accounts, account); err != nil {
+				return err
+			} else if ok && k.index.Get([]byte(hex.EncodeToString(a.PubKey))) == nil {
+				keys = []KeyLink{{Account: account, PubKey: a.PubKey}}
+			}
 		}
 		var hasKey, hasBy bool
 		for _, l := range keys {
@@ -354,6 +358,8 @@ func (db *DB) UnlinkKey(account string, pub33, by []byte) error {
 			return ErrNotLinked
 		case len(keys) < 2:
 			return ErrLastKey
+		case bytes.Equal(pub33, by):
+			return fmt.Errorf("%w: a key cannot unlink itself", ErrInvalid)
 		}
 		h := hex.EncodeToString(pub33)
 		if err := k.links.Delete(pairKey(account, h)); err != nil {

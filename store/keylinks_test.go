@@ -21,7 +21,7 @@ func testPub(b byte) []byte {
 func TestKeyLinks(t *testing.T) {
 	path := dbPath(t)
 	var commits atomic.Int64
-	db := mustOpen(t, path, Options{MaxKeysPerAccount: 3, CommitObserver: func(d time.Duration) {
+	db := mustOpen(t, path, Options{CommitObserver: func(d time.Duration) {
 		if d < 0 {
 			t.Errorf("negative commit time %v", d)
 		}
@@ -67,7 +67,9 @@ func TestKeyLinks(t *testing.T) {
 		{"unlink the old key", func() error { return db.UnlinkKey("thor1old", oldK, newK) }, nil},
 		{"unlink it again", func() error { return db.UnlinkKey("thor1old", oldK, newK) }, ErrNotLinked},
 		{"unlink the third", func() error { return db.UnlinkKey("thor1old", thirdK, newK) }, nil},
-		{"the last key stays", func() error { return db.UnlinkKey("thor1old", newK, thirdK) }, ErrNotLinked},
+		{"an unlinked key cannot unlink", func() error { return db.UnlinkKey("thor1old", newK, thirdK) }, ErrNotLinked},
+		{"the last key stays", func() error { return db.UnlinkKey("thor1old", newK, newK) }, ErrLastKey},
+		{"the only key of an account never linked stays", func() error { return db.UnlinkKey("thor1busy", busyK, busyK) }, ErrLastKey},
 	}
 	for _, st := range steps {
 		err := st.fn()
@@ -75,16 +77,15 @@ func TestKeyLinks(t *testing.T) {
 			t.Fatalf("%s: got %v, want %v", st.name, err, st.want)
 		}
 	}
-	// ErrLastKey needs a second key that is linked: link one, unlink it
-	// again, then try the last.
+	// a fourth key, linked by the last one, takes over
 	if err := db.LinkKey("thor1old", newK, fourthK, "thor1fourth", 3, now); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.UnlinkKey("thor1old", newK, fourthK); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.UnlinkKey("thor1old", fourthK, fourthK); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("self unlink: %v", err)
+	if err := db.UnlinkKey("thor1old", fourthK, fourthK); !errors.Is(err, ErrLastKey) {
+		t.Fatalf("last key: %v", err)
 	}
 	logins := []struct {
 		name     string

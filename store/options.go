@@ -26,7 +26,6 @@ const (
 	DefaultMaxNicksPerAccount = 10
 	DefaultLastSeenResolution = time.Minute
 	DefaultVerifyMaxBytes     = 64 << 20
-	DefaultMaxKeysPerAccount  = 8
 	// MaxKeyLen bounds account names, nicks, channel names and accept entries.
 	MaxKeyLen = 256
 	// MaxRecordBytes bounds one encoded channel record.
@@ -62,9 +61,6 @@ type Options struct {
 	// Logger receives operational messages (never record contents). Default: discard.
 	Logger *slog.Logger
 
-	// MaxKeysPerAccount bounds LinkKey. Default DefaultMaxKeysPerAccount.
-	MaxKeysPerAccount int
-
 	// CommitObserver, when set, is called after every read-write
 	// transaction with how long it took (waiting for a shared Batch commit,
 	// the commit and its fsync included). It must be fast and safe for
@@ -84,9 +80,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.VerifyMaxBytes <= 0 {
 		o.VerifyMaxBytes = DefaultVerifyMaxBytes
-	}
-	if o.MaxKeysPerAccount <= 0 {
-		o.MaxKeysPerAccount = DefaultMaxKeysPerAccount
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
