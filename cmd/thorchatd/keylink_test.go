@@ -226,4 +226,3 @@ func linkMsg(t *testing.T, ep sasl.Endpoint, account string, oldPub, newPub, non
 	}
 	return m
 }
-
