@@ -83,6 +83,7 @@ func asyncWorkers(n int) int {
 }
 
 type saslState struct {
+	mech    string
 	sess    SASLSession
 	chunks  strings.Builder
 	started time.Time
@@ -110,7 +111,7 @@ func (s *Server) handleAuthenticate(c *Client, m *irc.Message) {
 			s.saslFail(c, "SASL authentication failed: unknown mechanism")
 			return
 		}
-		c.sasl = &saslState{sess: sess, started: s.clock.Now()}
+		c.sasl = &saslState{mech: strings.ToUpper(arg), sess: sess, started: s.clock.Now()}
 		c.send(line("", "AUTHENTICATE", "+"))
 		return
 	}
@@ -151,6 +152,7 @@ func (s *Server) saslStepDone(c *Client, st *saslState, challenge []byte, done b
 	}
 	switch {
 	case err != nil:
+		s.observer().Login(st.mech, false)
 		code := errSASLFail
 		text := "SASL authentication failed"
 		if errors.Is(err, ErrBanned) || errors.Is(err, ErrNickLocked) {
@@ -172,6 +174,7 @@ func (s *Server) saslStepDone(c *Client, st *saslState, challenge []byte, done b
 		}
 	default:
 		c.sasl = nil
+		s.observer().Login(st.mech, true)
 		if c.account != "" && c.account != login.Account {
 			c.numeric(errSASLAlready, "You have already authenticated using SASL")
 			return
@@ -232,6 +235,7 @@ func (s *Server) saslFail(c *Client, text string) {
 }
 
 func (s *Server) countSASLFailure(c *Client) {
+	s.observer().SASLFailure()
 	c.saslFailures++
 	if c.saslFailures >= s.saslOpts.MaxFailures {
 		s.kill(c, "Too many failed SASL attempts")

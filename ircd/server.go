@@ -104,6 +104,8 @@ type Config struct {
 	ChannelStore ChannelStore
 	// Channels are created at start and kept while empty.
 	Channels []ChannelSpec
+	// Observer receives counts for metrics (optional).
+	Observer Observer
 }
 
 // ChannelSpec declares a permanent channel.
