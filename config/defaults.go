@@ -76,6 +76,10 @@ func Default() *Config {
 			Operators:    FloodClass{Rate: 10, Burst: 40, Excess: 200},
 			Unregistered: FloodClass{Rate: 1, Burst: 12, Excess: 24},
 		},
+		Metrics: Metrics{
+			Enabled:         true,
+			DescriptorGrace: Duration{10 * time.Minute},
+		},
 		Operators: Operators{
 			Statuses: []string{"Active", "Standby", "Ready"},
 		},
