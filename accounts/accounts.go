@@ -6,6 +6,7 @@ package accounts
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -198,7 +199,7 @@ func (s *Service) Classify(account string) ircd.Login {
 	p := s.policy.Load()
 	l := ircd.Login{Account: account}
 	switch {
-	case p.Operators != nil && p.Operators.Contains(account):
+	case s.isOperator(p, account):
 		l.Class = "operator"
 		l.Host = "node-operator/" + account
 	case p.Staff[account]:
@@ -265,12 +266,15 @@ func (x *secpSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 	if err != nil {
 		return nil, false, ircd.Login{}, fmt.Errorf("derive account: %w", err)
 	}
-	acct, created, err := s.cfg.Store.LoginAccountIf(pub, name, s.cfg.Now(), func() error {
+	acct, created, err := s.loginKey(pub, name, func() error {
 		return s.mayCreate(x.current)
 	})
 	var refused creationRefused
 	if errors.As(err, &refused) {
 		return nil, false, ircd.Login{}, refused.err
+	}
+	if errors.Is(err, store.ErrKeyUnlinked) {
+		return nil, false, ircd.Login{}, errors.New("this key was unlinked from its account")
 	}
 	if err != nil {
 		// the client only sees 904: say what broke here
@@ -283,8 +287,9 @@ func (x *secpSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 	if created {
 		s.log.Info("account created")
 	}
-	l := s.Classify(name)
+	l := s.Classify(acct.Name)
 	l.Kind = ircd.LoginKey
+	l.Key = hex.EncodeToString(pub)
 	l.Modes = acct.UModes
 	l.Created = acct.Created
 	return nil, true, l, nil

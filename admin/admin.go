@@ -4,14 +4,15 @@
 // tools ask the running daemon for what only it can do while it holds the
 // database lock — a consistent hot backup and a JSON dump.
 //
-// The protocol is one request line per connection, "BACKUP" or "DUMP";
-// the answer is "OK\n" followed by the bytes until the daemon closes the
-// connection, or "ERR reason\n".
+// The protocol is one request line per connection, "BACKUP", "DUMP" or
+// "STATUS" (JSON of Status); the answer is "OK\n" followed by the bytes
+// until the daemon closes the connection, or "ERR reason\n".
 package admin
 
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,10 +24,11 @@ import (
 	"time"
 )
 
-// Source is what the daemon exposes: its open database.
+// Source is what the daemon exposes: its open database and its status.
 type Source interface {
 	WriteBackup(w io.Writer) (int64, error)
 	DumpJSON(w io.Writer) error
+	Status(ctx context.Context) Status
 }
 
 // Listen opens the admin socket at path (mode 0600), replacing a stale
@@ -111,6 +113,17 @@ func handle(conn net.Conn, src Source, log *slog.Logger) {
 		if err := src.DumpJSON(w); err != nil {
 			log.Error("admin dump failed", "err", err)
 		}
+	case "STATUS":
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		st := src.Status(ctx)
+		cancel()
+		b, err := json.Marshal(st)
+		if err != nil {
+			io.WriteString(w, "ERR "+err.Error()+"\n")
+			return
+		}
+		io.WriteString(w, "OK\n")
+		w.Write(b)
 	default:
 		io.WriteString(w, "ERR unknown request\n")
 	}

@@ -38,6 +38,7 @@ type storeSource struct{ db *store.DB }
 
 func (s storeSource) WriteBackup(w io.Writer) (int64, error) { return s.db.WriteBackup(w) }
 func (s storeSource) DumpJSON(w io.Writer) error             { return s.db.Dump(w, store.DumpOptions{}) }
+func (s storeSource) Status(context.Context) Status          { return Status{} }
 
 // serveIn runs Serve on dir/admin.sock over a real store until the test
 // ends, and returns the socket path once it answers.

@@ -29,6 +29,7 @@ type Config struct {
 	ChanServ  ChanServ  `toml:"chanserv"`
 	Channels  []Channel `toml:"channel"`
 	Whowas    Whowas    `toml:"whowas"`
+	Metrics   Metrics   `toml:"metrics"`
 
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `toml:"-"`
@@ -106,6 +107,19 @@ type Tor struct {
 	MaxStreams          int  `toml:"max_streams"`
 	MaxStreamsClose     bool `toml:"max_streams_close_circuit"`
 	ExportCircuitID     bool `toml:"export_circuit_id"`
+}
+
+// Metrics configures the Prometheus metrics endpoint: a unix socket only
+// (mode 0600), never the onion service; TCP only on an explicit loopback
+// address for development.
+type Metrics struct {
+	Enabled bool   `toml:"enabled"`
+	Socket  string `toml:"socket"`  // default <data_dir>/metrics.sock
+	DevTCP  string `toml:"dev_tcp"` // loopback host:port, off by default
+	// DescriptorGrace is how long status tolerates an onion descriptor
+	// that was never uploaded (or not re-uploaded) before it reports the
+	// daemon unhealthy.
+	DescriptorGrace Duration `toml:"descriptor_grace"`
 }
 
 // Store configures the bbolt database.

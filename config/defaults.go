@@ -89,6 +89,10 @@ func Default() *Config {
 			MinAccountAge: Duration{24 * time.Hour},
 			MaxRegistered: 1000,
 		},
+		Metrics: Metrics{
+			Enabled:         true,
+			DescriptorGrace: Duration{10 * time.Minute},
+		},
 		Operators: Operators{
 			Statuses: []string{"Active", "Standby", "Ready"},
 		},

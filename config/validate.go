@@ -73,6 +73,20 @@ func (c *Config) validate() error {
 	if c.Store.Path == "" {
 		c.Store.Path = filepath.Join(c.Server.DataDir, "thorchat.db")
 	}
+	if c.Metrics.Socket == "" {
+		c.Metrics.Socket = filepath.Join(c.Server.DataDir, "metrics.sock")
+	}
+	if len(c.Metrics.Socket) > 100 {
+		return bad("metrics.socket", "unix socket path must be at most 100 bytes")
+	}
+	if c.Metrics.DevTCP != "" {
+		if err := checkLoopback(c.Metrics.DevTCP); err != nil {
+			return bad("metrics.dev_tcp", "%v", err)
+		}
+	}
+	if c.Metrics.DescriptorGrace.Duration <= 0 {
+		return bad("metrics.descriptor_grace", "must be positive")
+	}
 	if c.Accounts.HRP == "" || strings.ToLower(c.Accounts.HRP) != c.Accounts.HRP {
 		return bad("accounts.hrp", "must be a lower-case bech32 prefix")
 	}

@@ -54,6 +54,9 @@ type Login struct {
 	// own key (LoginKey) carries the account's full power (operator
 	// privileges, credential management).
 	Kind LoginKind
+	// Key identifies the key of a KeyLogin (opaque to ircd; see
+	// KeyLinker).
+	Key string
 	// Modes are the user modes the account keeps (see UserModeStore),
 	// set at login.
 	Modes string
@@ -118,6 +121,7 @@ func asyncWorkers(n int) int {
 }
 
 type saslState struct {
+	mech    string
 	sess    SASLSession
 	chunks  strings.Builder
 	started time.Time
@@ -145,7 +149,7 @@ func (s *Server) handleAuthenticate(c *Client, m *irc.Message) {
 			s.saslFail(c, "SASL authentication failed: unknown mechanism")
 			return
 		}
-		c.sasl = &saslState{sess: sess, started: s.clock.Now()}
+		c.sasl = &saslState{mech: strings.ToUpper(arg), sess: sess, started: s.clock.Now()}
 		c.send(line("", "AUTHENTICATE", "+"))
 		return
 	}
@@ -189,6 +193,7 @@ func (s *Server) saslStepDone(c *Client, st *saslState, challenge []byte, done b
 		c.sasl = nil
 		s.saslAlready(c)
 	case err != nil:
+		s.observer().Login(st.mech, false)
 		code := errSASLFail
 		text := "SASL authentication failed"
 		var ue interface{ UserMessage() string }
@@ -214,6 +219,7 @@ func (s *Server) saslStepDone(c *Client, st *saslState, challenge []byte, done b
 		}
 	default:
 		c.sasl = nil
+		s.observer().Login(st.mech, true)
 		if c.account != "" && c.account != login.Account {
 			s.saslAlready(c)
 			return
@@ -238,6 +244,7 @@ func (s *Server) login(c *Client, login Login) {
 	}
 	c.account = login.Account
 	c.accountCreated = login.Created
+	c.loginKey = login.Key
 	if !c.authCounted {
 		c.authCounted = true
 		s.nUnauth.Add(-1)
@@ -290,6 +297,7 @@ func (s *Server) saslFail(c *Client, text string) {
 }
 
 func (s *Server) countSASLFailure(c *Client) {
+	s.observer().SASLFailure()
 	c.saslFailures++
 	if c.saslFailures >= s.saslOpts.MaxFailures {
 		s.kill(c, "Too many failed SASL attempts")

@@ -56,6 +56,8 @@ type Client struct {
 	busy           int // async steps (login, store write, fake lag) holding the input
 	loginHost      string
 	loginKind      LoginKind // how the account logged in
+	loginKey       string         // Login.Key of a key login (KEY LINK/UNLINK)
+	keyLink        *LinkChallenge // pending KEY LINK
 	operByAccount  bool      // oper privileges come from [opers] accounts
 	authCounted    bool      // left the unauthenticated count (logged in or closed)
 	limiter        *rate.Limiter

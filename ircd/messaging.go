@@ -160,12 +160,15 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 		msg := s.relayMsg(s.clock.Now(), buildLine(prefix, cmd, params, cmd != "TAGMSG"))
 		msg.clientTags = ctags
 		msg.account = c.account
+		n := 0
 		for mbr, mm := range ch.members {
 			if mbr == c || (need != 0 && !mbr.caps.has(need)) || (status != 0 && mm&status == 0) {
 				continue
 			}
 			mbr.sendMsg(msg)
+			n++
 		}
+		s.observer().Relayed(n)
 		if c.caps.has(capEchoMessage) && (need == 0 || c.caps.has(need)) {
 			c.sendMsg(msg)
 		}
@@ -208,6 +211,7 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 	msg.account = c.account
 	if need == 0 || t.caps.has(need) {
 		t.sendMsg(msg)
+		s.observer().Relayed(1)
 	}
 	if cmd == "PRIVMSG" && t.away != "" {
 		c.numeric(rplAway, t.nick, t.away)

@@ -122,6 +122,7 @@ func (s *Server) tryRegister(c *Client) {
 	if c.account != "" {
 		s.applyLoginHost(c)
 	}
+	s.observer().Registered()
 	c.numeric(rplWelcome, "Welcome to the "+s.cfg.Network+" IRC Network "+c.prefix())
 	c.numeric(rplYourHost, "Your host is "+s.name+", running version "+s.cfg.Version)
 	c.numeric(rplCreated, s.createdText)

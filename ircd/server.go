@@ -114,6 +114,8 @@ type Config struct {
 	ParseAccount func(s string) (account string, ok bool)
 	// Registration bounds ChanServ REGISTER.
 	Registration RegistrationOptions
+	// Observer receives counts for metrics (optional).
+	Observer Observer
 }
 
 // ChannelSpec declares a permanent channel.

@@ -102,6 +102,8 @@ func (s *Server) nickServ(c *Client, text string) {
 		})
 	case "DEVICE", "TOKEN", "LIST", "REVOKE":
 		s.nickServCredentials(c, f, say)
+	case "KEY":
+		s.nickServKey(c, f, say)
 	case "BAN", "UNBAN":
 		s.operBan(c, f[1:], strings.ToUpper(f[0]) == "BAN", say)
 	case "INFO":
@@ -119,7 +121,7 @@ func (s *Server) nickServ(c *Client, text string) {
 			say(t.nick + " is logged in as " + t.account + " with " + t.loginKind.describe() + ".")
 		}
 	default:
-		say("NickServ commands: CLAIM (claim your current nick for your account), RELEASE [nick], INFO [nick]; device credentials: DEVICE ADD <label> <p256-pubkey> [ttl], TOKEN NEW <label> [ttl], LIST, REVOKE <label>; opers: BAN/UNBAN <account>.")
+		say("NickServ commands: CLAIM (claim your current nick for your account), RELEASE [nick], INFO [nick]; device credentials: DEVICE ADD <label> <p256-pubkey> [ttl], TOKEN NEW <label> [ttl], LIST, REVOKE <label>; keys: KEY LINK <new-key>, KEY LIST, KEY UNLINK <key> [REVOKE]; opers: BAN/UNBAN <account>.")
 	}
 }
 

@@ -57,6 +57,7 @@ func (s *Server) handleEvent(ev event) {
 	case evNew:
 		s.st.all[c] = struct{}{}
 		s.st.unknown++
+		s.observer().ConnOpened(Transport(c.listener.Kind))
 	case evLines:
 		c.pending, c.pendingOff = &ev, 0
 		s.processBatch(c)
@@ -204,6 +205,7 @@ func (s *Server) parseProxy(c *Client, ln []byte) bool {
 	c.circuit = id
 	if c.circuit != 0 {
 		if s.st.circuits[c.circuit] >= s.lim.MaxPerCircuit {
+			s.observer().OriginRefused()
 			s.kill(c, "Too many connections over one Tor circuit")
 			return true
 		}
@@ -344,6 +346,7 @@ func (s *Server) sendqExceeded(c *Client) {
 		return
 	}
 	c.closeWith("ERROR :SendQ exceeded", true)
+	s.observer().SendQKill()
 	s.st.pending = append(s.st.pending, func() { s.quit(c, "SendQ exceeded", false) })
 }
 

@@ -109,7 +109,7 @@ func (db *DB) LoginAccountIf(pub33 []byte, name string, now time.Time, mayCreate
 	}
 	// Batch may run fn more than once: it must be idempotent and reset its
 	// outputs on each run.
-	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+	err = db.batch(func(tx *bolt.Tx) error {
 		b, err := bucket(tx, bucketAccounts)
 		if err != nil {
 			return err
@@ -191,7 +191,7 @@ func (db *DB) updateAccount(name, what string, fn func(*Account)) (Account, erro
 		return Account{}, err
 	}
 	var a Account
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		b, err := bucket(tx, bucketAccounts)
 		if err != nil {
 			return err

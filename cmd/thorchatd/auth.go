@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/thorchat/thorchat/accounts"
 	"github.com/thorchat/thorchat/config"
@@ -15,11 +16,11 @@ import (
 )
 
 // openStore opens the database, creating its directory.
-func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*store.DB, error) {
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, commits func(time.Duration)) (*store.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("store.path: %w", err)
 	}
-	db, err := store.Open(ctx, cfg.Store.Path, store.Options{Logger: log})
+	db, err := store.Open(ctx, cfg.Store.Path, store.Options{Logger: log, CommitObserver: commits})
 	if err != nil {
 		return nil, fmt.Errorf("store.path %s: %w", cfg.Store.Path, err)
 	}

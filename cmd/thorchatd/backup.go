@@ -100,6 +100,7 @@ func backup(args []string, stdout, stderr io.Writer) error {
 	if err := placeBackup(tmp.Name(), *out, *force); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
+	recordBackup(cfg, *out, time.Now(), stderr)
 	fmt.Fprintf(stdout, "backup written to %s (%d accounts)\n", *out, n)
 	return nil
 }
