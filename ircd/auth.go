@@ -371,7 +371,7 @@ type asyncJob struct {
 // Workers are reused so that the deep stacks of signature checks are
 // grown once, not for every login; at most asyncWorkers steps run at once.
 func (s *Server) async(c *Client, work func() func()) {
-	c.busy++
+	s.hold(c)
 	j := asyncJob{c: c, work: work}
 	select {
 	case s.parked <- j:
@@ -392,8 +392,8 @@ func (s *Server) asyncWorker(j asyncJob) {
 		c := j.c
 		select {
 		case s.events <- event{c: c, kind: evResume, fn: func() {
-			c.busy--
 			cont()
+			s.release(c)
 		}}:
 		case <-s.done:
 			return

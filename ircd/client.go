@@ -53,7 +53,8 @@ type Client struct {
 	circuit        uint32
 	sasl           *saslState
 	saslFailures   int
-	busy           int // async steps (login, store write, fake lag) holding the input
+	busy           int  // async steps (login, store write) in flight, holding the input
+	lagged         bool // fake lag holds the input until throttledUntil
 	loginHost      string
 	keyLogin       bool
 	operByAccount  bool // oper privileges come from [opers] accounts

@@ -204,28 +204,21 @@ func (s *Server) persist(c *Client, ch *Channel, after func(error)) {
 
 func (s *Server) enqueuePersist(c *Client, job persistJob) {
 	done := job.done
-	if c != nil {
-		c.busy++
-	}
 	job.done = func(err error) {
-		if c != nil {
-			c.busy--
-		}
 		if done != nil {
 			done(err)
 		}
-		if c != nil && c.pending != nil && c.busy == 0 {
-			// also when c is gone: that releases its paused reader
-			s.processBatch(c)
+		if c != nil {
+			s.release(c) // also when c is gone: that frees its paused reader
 		}
 	}
 	select {
 	case s.persistQ <- job:
+		if c != nil {
+			s.hold(c)
+		}
 	default:
 		// the writer is far behind: refuse rather than queue without bound
-		if c != nil {
-			c.busy--
-		}
 		if done != nil {
 			done(errors.New("channel store is busy"))
 		}

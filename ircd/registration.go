@@ -86,7 +86,7 @@ func (s *Server) tryRegister(c *Client) {
 		return
 	}
 	if c.busy > 0 {
-		return // finishes when the login step does
+		return // release tries again when the step is done
 	}
 	if c.sasl != nil {
 		// registration ends an exchange that waits for the client

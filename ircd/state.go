@@ -62,12 +62,6 @@ func (s *Server) handleEvent(ev event) {
 		s.processBatch(c)
 	case evResume:
 		ev.fn()
-		if c == nil {
-			return
-		}
-		if c.pending != nil && c.busy == 0 {
-			s.processBatch(c)
-		}
 	}
 }
 
@@ -100,8 +94,8 @@ func (s *Server) processBatch(c *Client) {
 		}
 		s.handleLine(c, ln)
 		s.runPending()
-		if c.busy > 0 {
-			return // resumed by evResume
+		if c.held() {
+			return // resumeInput goes on
 		}
 	}
 	c.pending = nil
