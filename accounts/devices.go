@@ -32,17 +32,6 @@ const (
 	tokenPrefix    = "thc_"
 )
 
-// CredStore is the part of the database device credentials need.
-type CredStore interface {
-	GetAccount(name string) (store.Account, error)
-	AddCredential(c store.Credential, max int) error
-	Credentials(account string) ([]store.Credential, error)
-	RevokeCredential(account, label string) error
-	RevokeAllCredentials(account string) (int, error)
-}
-
-var _ ircd.CredentialManager = (*Service)(nil)
-
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 func validLabel(l string) bool {
@@ -91,20 +80,9 @@ func p256Key(compressed []byte) *ecdsa.PublicKey {
 	return &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}
 }
 
-func (s *Service) creds() (CredStore, error) {
-	cs, ok := s.cfg.Store.(CredStore)
-	if !ok {
-		return nil, errors.New("device credentials are not supported by this store")
-	}
-	return cs, nil
-}
-
-// AddDevice implements ircd.CredentialManager.
+// AddDevice implements ircd.Backend.
 func (s *Service) AddDevice(account, label, key string, ttl time.Duration) error {
-	cs, err := s.creds()
-	if err != nil {
-		return err
-	}
+	cs := s.cfg.Store
 	if !validLabel(label) {
 		return userErr{"labels are 1-32 letters, digits, '-', '_' or '.'"}
 	}
@@ -120,13 +98,10 @@ func (s *Service) AddDevice(account, label, key string, ttl time.Duration) error
 	return credErr(cs.AddCredential(c, maxCredentials))
 }
 
-// NewToken implements ircd.CredentialManager: the secret is returned once
+// NewToken implements ircd.Backend: the secret is returned once
 // and only its bcrypt hash is kept.
 func (s *Service) NewToken(account, label string, ttl time.Duration) (string, error) {
-	cs, err := s.creds()
-	if err != nil {
-		return "", err
-	}
+	cs := s.cfg.Store
 	if !validLabel(label) {
 		return "", userErr{"labels are 1-32 letters, digits, '-', '_' or '.'"}
 	}
@@ -155,12 +130,9 @@ func (s *Service) NewToken(account, label string, ttl time.Duration) (string, er
 	return tokenPrefix + tid + "_" + sec, nil
 }
 
-// ListCredentials implements ircd.CredentialManager.
+// ListCredentials implements ircd.Backend.
 func (s *Service) ListCredentials(account string) ([]string, error) {
-	cs, err := s.creds()
-	if err != nil {
-		return nil, err
-	}
+	cs := s.cfg.Store
 	list, err := cs.Credentials(account)
 	if err != nil {
 		return nil, err
@@ -183,13 +155,9 @@ func (s *Service) ListCredentials(account string) ([]string, error) {
 	return out, nil
 }
 
-// RevokeCredential implements ircd.CredentialManager.
+// RevokeCredential implements ircd.Backend.
 func (s *Service) RevokeCredential(account, label string) error {
-	cs, err := s.creds()
-	if err != nil {
-		return err
-	}
-	err = cs.RevokeCredential(account, label)
+	err := s.cfg.Store.RevokeCredential(account, label)
 	if errors.Is(err, store.ErrNotFound) {
 		return userErr{"no credential labelled " + label}
 	}
@@ -218,20 +186,14 @@ func (s *Service) waitBudget() error {
 
 // credLogin finishes a device-credential login for account.
 func (s *Service) credLogin(account string) (ircd.Login, error) {
-	cs, err := s.creds()
-	if err != nil {
-		return ircd.Login{}, err
-	}
-	acct, err := cs.GetAccount(account)
+	acct, err := s.cfg.Store.GetAccount(account)
 	if err != nil {
 		return ircd.Login{}, fmt.Errorf("unknown account: %w", sasl.ErrMalformed)
 	}
 	if acct.Flags&store.FlagBanned != 0 {
 		return ircd.Login{}, fmt.Errorf("this account is banned from the server: %w", ircd.ErrBanned)
 	}
-	l := s.Classify(account)
-	l.Modes = acct.UModes
-	return l, nil
+	return s.loginOf(acct)
 }
 
 // ecdsaSession is ECDSA-NIST256P-CHALLENGE: the client sends its account
@@ -263,11 +225,7 @@ func (x *ecdsaSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 		if err := s.waitBudget(); err != nil {
 			return nil, false, ircd.Login{}, err
 		}
-		cs, err := s.creds()
-		if err != nil {
-			return nil, false, ircd.Login{}, err
-		}
-		list, err := cs.Credentials(x.account)
+		list, err := s.cfg.Store.Credentials(x.account)
 		if err != nil {
 			return nil, false, ircd.Login{}, fmt.Errorf("%s: %w", MechECDSA, sasl.ErrBadSignature)
 		}
@@ -307,11 +265,7 @@ func (x *plainSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 	if err := s.waitBudget(); err != nil {
 		return nil, false, ircd.Login{}, err
 	}
-	cs, err := s.creds()
-	if err != nil {
-		return nil, false, ircd.Login{}, err
-	}
-	list, err := cs.Credentials(account)
+	list, err := s.cfg.Store.Credentials(account)
 	if err != nil {
 		return nil, false, ircd.Login{}, fmt.Errorf("PLAIN: %w", sasl.ErrBadSignature)
 	}

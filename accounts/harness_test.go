@@ -99,7 +99,7 @@ func startEnv(t testing.TB, o envOptions) *env {
 		MOTD:    []string{"hello"},
 		Clock:   o.clock,
 		Tick:    5 * time.Millisecond,
-		Auth:    svc,
+		Backend: svc,
 	}
 	if o.icfg != nil {
 		o.icfg(&icfg)

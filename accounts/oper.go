@@ -6,13 +6,10 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/thorchat/thorchat/ircd"
 	"github.com/thorchat/thorchat/store"
 )
 
-var _ ircd.OperAuth = (*Service)(nil)
-
-// CheckOperPassword implements ircd.OperAuth: classic OPER against a
+// CheckOperPassword implements ircd.Backend: classic OPER against a
 // bcrypt hash from the configuration (off unless configured).
 func (s *Service) CheckOperPassword(name, password string) bool {
 	p := s.policy.Load()
@@ -25,7 +22,7 @@ func (s *Service) CheckOperPassword(name, password string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 }
 
-// SetBanned implements ircd.OperAuth: a banned account's key can no longer
+// SetBanned implements ircd.Backend: a banned account's key can no longer
 // log in.
 func (s *Service) SetBanned(account string, banned bool) error {
 	var err error
@@ -40,9 +37,9 @@ func (s *Service) SetBanned(account string, banned bool) error {
 	if err != nil {
 		return fmt.Errorf("set account flags: %w", err)
 	}
-	if cs, ok := s.cfg.Store.(CredStore); ok && banned {
+	if banned {
 		// a banned key's device keys and tokens go with it
-		if _, err := cs.RevokeAllCredentials(account); err != nil {
+		if _, err := s.cfg.Store.RevokeAllCredentials(account); err != nil {
 			return fmt.Errorf("revoke credentials: %w", err)
 		}
 	}

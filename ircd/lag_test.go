@@ -70,7 +70,7 @@ func TestFakeLagBeforeRegistration(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := startServer(t, func(c *Config) {
 				quietLimits(c)
-				c.Auth = newTestAuth()
+				c.Backend = newTestAuth()
 				c.Flood.Unregistered = FloodClass{Rate: 1, Burst: 12, Excess: 24}
 				c.Flood.Default = FloodClass{Rate: 2, Burst: 10, Excess: 40}
 			})

@@ -6,17 +6,13 @@ import (
 	"gopkg.in/irc.v4"
 )
 
-// OperAuth is the optional part of an Authenticator that knows about IRC
-// operators: classic OPER passwords (bcrypt, off unless configured) and
-// account bans. Both may be slow and run off the processing goroutine.
-type OperAuth interface {
-	CheckOperPassword(name, password string) bool
-	SetBanned(account string, banned bool) error
-}
-
-func (s *Server) operAuth() OperAuth {
-	oa, _ := s.cfg.Auth.(OperAuth)
-	return oa
+// operAuth returns the backend when it checks OPER passwords and bans
+// accounts (FeatureOpers), else nil.
+func (s *Server) operAuth() Backend {
+	if !s.has(FeatureOpers) {
+		return nil
+	}
+	return s.be
 }
 
 func (s *Server) handleOper(c *Client, m *irc.Message) {
@@ -100,13 +96,13 @@ func (s *Server) handleRehash(c *Client, m *irc.Message) {
 	if !s.requireOper(c) {
 		return
 	}
-	if s.cfg.Rehash == nil {
+	if !s.has(FeatureRehash) {
 		c.numeric(rplRehashing, "config", "Nothing to reload")
 		return
 	}
 	c.numeric(rplRehashing, "config", "Rehashing")
 	s.async(c, func() func() {
-		err := s.cfg.Rehash()
+		err := s.be.Rehash()
 		return func() {
 			if err != nil {
 				s.serviceNotice(c, nickServ, "REHASH failed: "+userError(err))

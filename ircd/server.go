@@ -83,25 +83,17 @@ type Config struct {
 	Clock   Clock
 	// Tick is how often timers (registration, ping) are checked; default 1s.
 	Tick time.Duration
-	// Auth, when set, enables SASL and accounts.
-	Auth Authenticator
+	// Backend is the host: accounts, SASL, nick claims, what is kept on
+	// disk (see Backend). nil runs without accounts and keeps nothing.
+	Backend Backend
 	// Flood configures throttling and connection limits.
 	Flood FloodOptions
-	// Accepts keeps accept lists of logged-in users (optional).
-	Accepts AcceptStore
-	// UserModes keeps the user modes accounts choose (optional): they
-	// come back with Login.Modes at the next login.
-	UserModes UserModeStore
 	// MaxAccept bounds an accept list (default 50).
 	MaxAccept int
 	// RequireSASL turns away clients that register without logging in.
 	RequireSASL bool
 	// SASL bounds the SASL exchange.
 	SASL SASLOptions
-	// Rehash reloads what can be reloaded (REHASH, SIGHUP); optional.
-	Rehash func() error
-	// ChannelStore keeps registered channels (optional).
-	ChannelStore ChannelStore
 	// Channels are created at start and kept while empty.
 	Channels []ChannelSpec
 }
@@ -160,12 +152,17 @@ type Server struct {
 	commands    map[string]handler
 	isupport005 [][]string // 005 parameters, built once
 
+	be   Backend  // the host (never nil)
+	feat Features // be.Features(), read once
+
+	// off-loop lanes (offloop.go)
+	chans *lane[chanWrite]    // registered channel records, group commit
+	prefs *lane[func() error] // account preferences (accept lists, user modes), in order
+
 	// processor-owned state
-	st       state
-	persistQ chan persistJob
-	acceptQ  chan func() // account preference writes (accept lists, user modes), in order (contact.go)
-	wake     *time.Timer // resumes throttled clients
-	wakeAt   time.Time
+	st     state
+	wake   *time.Timer // resumes throttled clients
+	wakeAt time.Time
 
 	connLimiter *rate.Limiter
 	nUnauth     atomic.Int64 // connections not logged in
@@ -191,6 +188,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Tick <= 0 {
 		cfg.Tick = time.Second
 	}
+	if cfg.Backend == nil {
+		cfg.Backend = NoBackend{}
+	}
 	cfg.Limits = fillLimits(cfg.Limits)
 	s := &Server{
 		cfg:     cfg,
@@ -206,6 +206,8 @@ func New(cfg Config) (*Server, error) {
 		conns:   map[*Client]struct{}{},
 		done:    make(chan struct{}),
 	}
+	s.be = cfg.Backend
+	s.feat = s.be.Features()
 	s.created = s.clock.Now()
 	s.createdText = "This server was created " + s.created.UTC().Format("Mon Jan 2 2006 at 15:04:05 UTC")
 	s.commands = commandTable()
@@ -233,15 +235,18 @@ func New(cfg Config) (*Server, error) {
 		s.createPermanentChannel(spec)
 	}
 	s.isupport005 = s.isupportLines()
-	s.persistQ = make(chan persistJob, 4096)
-	s.acceptQ = make(chan func(), 4096)
-	if cfg.ChannelStore != nil {
+	s.chans = newLane("channels", 4096, 256, s.commitChannels)
+	s.prefs = newLane("preferences", 4096, 64, runEach)
+	if s.has(FeatureChannels) {
 		if err := s.loadChannels(); err != nil {
 			return nil, fmt.Errorf("ircd: load registered channels: %w", err)
 		}
 	}
 	return s, nil
 }
+
+// has reports whether the backend provides the optional part f.
+func (s *Server) has(f Features) bool { return s.feat.Has(f) }
 
 func fillLimits(l Limits) Limits {
 	d := DefaultLimits()
@@ -292,18 +297,12 @@ func fillLimits(l Limits) Limits {
 func (s *Server) Run(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.Tick)
 	defer t.Stop()
-	persistDone := make(chan struct{})
-	if s.cfg.ChannelStore != nil {
-		go func() { s.persistLoop(); close(persistDone) }()
-	} else {
-		close(persistDone)
-	}
-	acceptDone := make(chan struct{})
-	go func() { s.acceptWriter(); close(acceptDone) }()
+	var lanes sync.WaitGroup
+	lanes.Go(func() { s.chans.run(s) })
+	lanes.Go(func() { s.prefs.run(s) })
 	defer func() {
 		close(s.done)
-		<-persistDone // no write is in flight when Run returns
-		<-acceptDone
+		lanes.Wait() // every accepted write is stored when Run returns
 	}()
 	for {
 		select {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/thorchat/thorchat/record"
 )
 
 // Account flags.
@@ -29,10 +31,9 @@ type Account struct {
 	UModes string `json:"umodes,omitempty"`
 }
 
-// UserModeLetters are the user modes an account may keep across logins:
-// caller ID (g), invisible (i), registered-only private messages (R), no
-// CTCP (T) and wallops (w). Operator status (o) is never kept.
-const UserModeLetters = "giRTw"
+// UserModeLetters are the user modes an account may keep across logins
+// (record.KeptUserModes).
+const UserModeLetters = record.KeptUserModes
 
 func decodeAccount(name string, v []byte) (Account, error) {
 	var a Account

@@ -52,22 +52,22 @@ func newAccounts(cfg *config.Config, db *store.DB, log *slog.Logger) (*accounts.
 		LoginRate:  cfg.Accounts.LoginRate,
 		LoginBurst: cfg.Accounts.LoginBurst,
 		KeyCache:   keyCache,
+		Reload:     func() (accounts.Policy, error) { return reloadPolicy(cfg.Path, log) },
 		Logger:     log,
 	})
 }
 
 // reloadPolicy re-reads the configuration's operators/staff/opers and the
-// allowlist file (SIGHUP). Other settings need a restart.
-func reloadPolicy(path string, svc *accounts.Service, log *slog.Logger) error {
+// allowlist file (SIGHUP, REHASH). Other settings need a restart.
+func reloadPolicy(path string, log *slog.Logger) (accounts.Policy, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
-		return err
+		return accounts.Policy{}, err
 	}
 	pol, err := accounts.LoadPolicy(policyConfig(cfg))
 	if err != nil {
-		return err
+		return accounts.Policy{}, err
 	}
-	svc.SetPolicy(pol)
 	log.Info("operator allowlist reloaded", "operators", pol.Operators.Len(), "staff", len(pol.Staff), "opers", len(pol.Opers))
-	return nil
+	return pol, nil
 }

@@ -46,19 +46,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	icfg := ircd.Config{
-		Name:         cfg.Server.Name,
-		Network:      cfg.Server.Network,
-		Version:      version,
-		MOTD:         motd,
-		Limits:       ircdLimits(cfg.Limits),
-		Logger:       log,
-		Auth:         acc,
-		Accepts:      db,
-		UserModes:    db,
-		ChannelStore: chanStore{db},
-		Rehash:       func() error { return reloadPolicy(cfg.Path, acc, log) },
-		MaxAccept:    cfg.Limits.MaxAccept,
-		RequireSASL:  cfg.Limits.RequireSASL,
+		Name:        cfg.Server.Name,
+		Network:     cfg.Server.Network,
+		Version:     version,
+		MOTD:        motd,
+		Limits:      ircdLimits(cfg.Limits),
+		Logger:      log,
+		Backend:     acc,
+		MaxAccept:   cfg.Limits.MaxAccept,
+		RequireSASL: cfg.Limits.RequireSASL,
 		Flood: ircd.FloodOptions{
 			Default:            ircd.FloodClass(cfg.Flood.FloodClass),
 			Privileged:         ircd.FloodClass(cfg.Flood.Operators),
@@ -143,7 +139,7 @@ wait:
 		case <-ctx.Done():
 			break wait
 		case <-hup:
-			if err := reloadPolicy(cfg.Path, acc, log); err != nil {
+			if err := acc.Rehash(); err != nil {
 				log.Error("reload failed; keeping the previous allowlist", "err", err)
 				continue
 			}
