@@ -49,8 +49,7 @@ type Client struct {
 	lastRecv       time.Time
 	pingSent       bool
 	preRegLines    int
-	proxyDone      bool
-	circuit        uint32
+	origin         string // opaque per-origin key from the listener ("" for none)
 	sasl           *saslState
 	saslFailures   int
 	busy           int  // async steps (login, store write) in flight, holding the input
@@ -90,7 +89,6 @@ func newClient(s *Server, conn net.Conn, id *Listener) *Client {
 		signon:     now,
 		lastRecv:   now,
 		lastActive: now,
-		proxyDone:  !id.ProxyProtocol,
 	}
 }
 

@@ -51,7 +51,7 @@ type Limits struct {
 	ModesPerCommand      int
 	MaxWhoReplies        int
 	PreRegLines          int
-	MaxPerCircuit        int // connections over one Tor circuit (onion listener)
+	MaxPerCircuit        int // connections from one origin (see Listener.Origin)
 	RegistrationTimeout  time.Duration
 	PingInterval         time.Duration
 	PingTimeout          time.Duration
@@ -107,14 +107,22 @@ type ChannelSpec struct {
 	SpeakOperators bool
 }
 
-// Listener describes the public identity clients used to reach a listener.
+// Listener describes the public identity clients used to reach a listener
+// and how it tells where a connection comes from.
 type Listener struct {
 	Kind string // "tcp", "unix" or "onion"
 	Host string // host name clients dialed (lower-case)
 	Port int
-	// ProxyProtocol: each connection starts with a PROXY v1 line (tor's
-	// HiddenServiceExportCircuitID haproxy).
-	ProxyProtocol bool
+	// Origin, when set, returns the opaque origin key of a connection the
+	// listener accepted ("" for none): at most Limits.MaxPerCircuit
+	// connections share one. The listener side computes it before the
+	// connection reaches the server (for the onion listener: the Tor
+	// circuit from the PROXY header); ircd only compares keys and never
+	// logs them.
+	Origin func(conn net.Conn) string
+	// OriginKind names an origin in the refusal ("Too many connections
+	// over one <OriginKind>"); default "origin".
+	OriginKind string
 }
 
 // Server is an IRC server. Create it with New, start it with Run, hand it
@@ -389,6 +397,10 @@ func isTemporary(err error) bool {
 }
 
 func (s *Server) accept(conn net.Conn, id *Listener) {
+	origin := ""
+	if id.Origin != nil {
+		origin = id.Origin(conn) // asked first: the listener forgets it
+	}
 	if s.closing.Load() {
 		conn.Close()
 		return
@@ -413,6 +425,7 @@ func (s *Server) accept(conn net.Conn, id *Listener) {
 	}
 	s.nUnauth.Add(1)
 	c := newClient(s, conn, id)
+	c.origin = origin
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()

@@ -182,7 +182,10 @@ func listenDevTCP(addr string) (net.Listener, ircd.Listener, error) {
 		return nil, ircd.Listener{}, fmt.Errorf("listen.dev_tcp %q: bound to a non-loopback address", addr)
 	}
 	port, _ := strconv.Atoi(portStr)
-	return ln, ircd.Listener{Kind: "tcp", Host: strings.ToLower(host), Port: port}, nil
+	// the origin of a dev connection is its remote address (on loopback,
+	// each connection is its own origin)
+	origin := func(c net.Conn) string { return c.RemoteAddr().String() }
+	return ln, ircd.Listener{Kind: "tcp", Host: strings.ToLower(host), Port: port, Origin: origin}, nil
 }
 
 // listenUnix opens a unix socket (mode 0660), replacing a stale socket file.
