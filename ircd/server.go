@@ -29,49 +29,6 @@ type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
 
-// Limits bounds every per-client and per-server resource.
-type Limits struct {
-	MaxClients           int
-	MaxChannels          int
-	MaxChannelsPerClient int
-	MaxMembersPerChannel int
-	MaxTargets           int
-	MaxListEntries       int
-	LineBytes            int // message part, including CR LF (512)
-	TagBytes             int // tag part, including '@' and the space (8191)
-	SendQBytes           int
-	NickLen              int
-	UserLen              int
-	RealnameLen          int
-	ChannelLen           int
-	TopicLen             int
-	KickLen              int
-	AwayLen              int
-	KeyLen               int
-	ModesPerCommand      int
-	MaxWhoReplies        int
-	PreRegLines          int
-	MaxPerCircuit        int // connections from one origin (see Listener.Origin)
-	RegistrationTimeout  time.Duration
-	PingInterval         time.Duration
-	PingTimeout          time.Duration
-	ShutdownTimeout      time.Duration
-}
-
-// DefaultLimits returns the limits used when a field is zero.
-func DefaultLimits() Limits {
-	return Limits{
-		MaxClients: 10000, MaxChannels: 5000, MaxChannelsPerClient: 50,
-		MaxMembersPerChannel: 10000, MaxTargets: 4, MaxListEntries: 100,
-		LineBytes: 512, TagBytes: 8191, SendQBytes: 256 << 10,
-		NickLen: 32, UserLen: 16, RealnameLen: 100, ChannelLen: 50,
-		TopicLen: 390, KickLen: 255, AwayLen: 200, KeyLen: 32,
-		ModesPerCommand: 6, MaxWhoReplies: 500, PreRegLines: 32, MaxPerCircuit: 4,
-		RegistrationTimeout: 30 * time.Second, PingInterval: 30 * time.Second,
-		PingTimeout: 60 * time.Second, ShutdownTimeout: 4 * time.Second,
-	}
-}
-
 // Config configures a Server.
 type Config struct {
 	Name    string // server name in prefixes and 001..005
@@ -255,50 +212,6 @@ func New(cfg Config) (*Server, error) {
 
 // has reports whether the backend provides the optional part f.
 func (s *Server) has(f Features) bool { return s.feat.Has(f) }
-
-func fillLimits(l Limits) Limits {
-	d := DefaultLimits()
-	fill := func(v *int, def int) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	fillD := func(v *time.Duration, def time.Duration) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	fill(&l.MaxClients, d.MaxClients)
-	fill(&l.MaxChannels, d.MaxChannels)
-	fill(&l.MaxChannelsPerClient, d.MaxChannelsPerClient)
-	fill(&l.MaxMembersPerChannel, d.MaxMembersPerChannel)
-	fill(&l.MaxTargets, d.MaxTargets)
-	fill(&l.MaxListEntries, d.MaxListEntries)
-	fill(&l.LineBytes, d.LineBytes)
-	if l.TagBytes < 0 {
-		l.TagBytes = 0
-	} else if l.TagBytes == 0 {
-		l.TagBytes = d.TagBytes
-	}
-	fill(&l.SendQBytes, d.SendQBytes)
-	fill(&l.NickLen, d.NickLen)
-	fill(&l.UserLen, d.UserLen)
-	fill(&l.RealnameLen, d.RealnameLen)
-	fill(&l.ChannelLen, d.ChannelLen)
-	fill(&l.TopicLen, d.TopicLen)
-	fill(&l.KickLen, d.KickLen)
-	fill(&l.AwayLen, d.AwayLen)
-	fill(&l.KeyLen, d.KeyLen)
-	fill(&l.ModesPerCommand, d.ModesPerCommand)
-	fill(&l.MaxWhoReplies, d.MaxWhoReplies)
-	fill(&l.PreRegLines, d.PreRegLines)
-	fill(&l.MaxPerCircuit, d.MaxPerCircuit)
-	fillD(&l.RegistrationTimeout, d.RegistrationTimeout)
-	fillD(&l.PingInterval, d.PingInterval)
-	fillD(&l.PingTimeout, d.PingTimeout)
-	fillD(&l.ShutdownTimeout, d.ShutdownTimeout)
-	return l
-}
 
 // Run processes events until ctx is cancelled or Shutdown is called, then
 // disconnects every client. It must be called exactly once.

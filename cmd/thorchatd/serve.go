@@ -50,7 +50,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Network:     cfg.Server.Network,
 		Version:     version,
 		MOTD:        motd,
-		Limits:      ircdLimits(cfg.Limits),
+		Limits:      cfg.Limits.Limits,
 		Logger:      log,
 		Backend:     acc,
 		MaxAccept:   cfg.Limits.MaxAccept,
@@ -149,7 +149,7 @@ wait:
 		}
 	}
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.ShutdownTimeout.Duration)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("shutdown", "err", err)
@@ -234,34 +234,4 @@ func loadMOTD(cfg *config.Config) ([]string, error) {
 		lines = append(lines, l)
 	}
 	return lines, nil
-}
-
-func ircdLimits(l config.Limits) ircd.Limits {
-	return ircd.Limits{
-		MaxClients:           l.MaxClients,
-		MaxChannels:          l.MaxChannels,
-		MaxChannelsPerClient: l.MaxChannelsPerClient,
-		MaxMembersPerChannel: l.MaxMembersPerChannel,
-		MaxTargets:           l.MaxTargets,
-		MaxListEntries:       l.MaxListEntries,
-		LineBytes:            l.LineBytes,
-		TagBytes:             l.TagBytes,
-		SendQBytes:           l.SendQBytes,
-		NickLen:              l.NickLen,
-		UserLen:              l.UserLen,
-		RealnameLen:          l.RealnameLen,
-		ChannelLen:           l.ChannelLen,
-		TopicLen:             l.TopicLen,
-		KickLen:              l.KickLen,
-		AwayLen:              l.AwayLen,
-		KeyLen:               l.KeyLen,
-		ModesPerCommand:      l.ModesPerCommand,
-		MaxWhoReplies:        l.MaxWhoReplies,
-		PreRegLines:          l.PreRegLines,
-		MaxPerCircuit:        l.MaxPerCircuit,
-		RegistrationTimeout:  l.RegistrationTimeout.Duration,
-		PingInterval:         l.PingInterval.Duration,
-		PingTimeout:          l.PingTimeout.Duration,
-		ShutdownTimeout:      l.ShutdownTimeout.Duration,
-	}
 }
