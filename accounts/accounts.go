@@ -7,6 +7,7 @@
 package accounts
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,11 @@ type Policy struct {
 	Staff         map[string]bool     // accounts of core community members
 	Opers         map[string]bool     // accounts with IRC operator privileges
 	OperPasswords map[string]string   // classic OPER name → bcrypt hash
+	// OperClasses limits classic OPER to sessions of these classes
+	// ("operator", "staff", "user"); empty: every key login.
+	OperClasses []string
+
+	operDummy []byte // the costliest of OperPasswords (set by New, SetPolicy)
 }
 
 // Config configures a Service.
@@ -40,16 +46,40 @@ type Config struct {
 	// LoginRate and LoginBurst bound signature verifications server-wide.
 	LoginRate  float64
 	LoginBurst int
+	// CreateRate (accounts per second) and CreateBurst bound first-time
+	// account creation server-wide; a first login over it is refused with
+	// 904 and writes nothing. Returning logins never consult it.
+	// CreateRate ≤ 0: unbounded.
+	CreateRate  float64
+	CreateBurst int
+	// ExpireUnused is how long an account that holds nothing (see
+	// store.DB.ExpireAccounts; tagged and oper accounts are kept) lives
+	// after its last login; 0 keeps every account. RunExpiry sweeps every
+	// ExpireEvery (default 1 min), at most ExpireBatch accounts a pass
+	// (default 1000).
+	ExpireUnused time.Duration
+	ExpireEvery  time.Duration
+	ExpireBatch  int
 	// LoginWait is the longest a login waits for the rate budget before
 	// it fails (default 5 s).
 	LoginWait time.Duration
+	// OperRate (checks per second), OperBurst and OperSlots (checks at
+	// once) bound classic OPER server-wide; attempts over either are
+	// refused with 263. Defaults DefaultOperRate, DefaultOperBurst,
+	// DefaultOperSlots.
+	OperRate  float64
+	OperBurst int
+	OperSlots int
 	// KeyCache is how many parsed public keys of recent logins are kept
 	// in memory (0: DefaultKeyCache; negative: none); see keyCache.
 	KeyCache int
 	// Reload re-reads the policy (REHASH); nil turns REHASH off.
 	Reload func() (Policy, error)
-	Logger *slog.Logger
-	Now    func() time.Time
+	// Observer receives the IRC server's counts (metrics); nil: none. The
+	// service only hands it to ircd (Backend.Observer).
+	Observer ircd.Observer
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Service implements ircd.Backend.
@@ -57,8 +87,11 @@ type Service struct {
 	cfg     Config
 	policy  atomic.Pointer[Policy]
 	limiter *rate.Limiter
+	create  *rate.Limiter // nil: account creation is not rate limited
 	keys    *keyCache
 	nicks   nickTable
+	links   linkTable
+	oper    *operGate
 	log     *slog.Logger
 }
 
@@ -81,6 +114,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.LoginWait <= 0 {
 		cfg.LoginWait = 5 * time.Second
 	}
+	if cfg.ExpireEvery <= 0 {
+		cfg.ExpireEvery = time.Minute
+	}
+	if cfg.ExpireBatch <= 0 {
+		cfg.ExpireBatch = 1000
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -88,23 +127,34 @@ func New(cfg Config) (*Service, error) {
 	if cfg.LoginRate > 0 {
 		lim = rate.NewLimiter(rate.Limit(cfg.LoginRate), max(cfg.LoginBurst, 1))
 	}
-	s := &Service{cfg: cfg, limiter: lim, keys: newKeyCache(cfg.KeyCache), log: cfg.Logger}
+	s := &Service{
+		cfg: cfg, limiter: lim, keys: newKeyCache(cfg.KeyCache), log: cfg.Logger,
+		oper: newOperGate(cfg.OperRate, cfg.OperBurst, cfg.OperSlots),
+	}
+	if cfg.CreateRate > 0 {
+		s.create = rate.NewLimiter(rate.Limit(cfg.CreateRate), max(cfg.CreateBurst, 1))
+	}
 	if err := s.nicks.load(cfg.Store); err != nil {
 		return nil, err
 	}
-	p := cfg.Policy
-	s.policy.Store(&p)
+	if err := s.links.load(cfg.Store, cfg.HRP); err != nil {
+		return nil, err
+	}
+	s.SetPolicy(cfg.Policy)
 	return s, nil
 }
 
 // SetPolicy replaces the operator/staff/oper policy (on reload); the
 // caller then asks the IRC server to Reclassify connected users.
-func (s *Service) SetPolicy(p Policy) { s.policy.Store(&p) }
+func (s *Service) SetPolicy(p Policy) {
+	p.operDummy = costliestHash(p.OperPasswords)
+	s.policy.Store(&p)
+}
 
 // Features implements ircd.Backend: everything, REHASH when a Reload is
 // configured.
 func (s *Service) Features() ircd.Features {
-	f := ircd.FeatureAccounts | ircd.FeatureCredentials | ircd.FeatureOpers | ircd.FeatureChannels
+	f := ircd.FeatureAccounts | ircd.FeatureCredentials | ircd.FeatureOpers | ircd.FeatureChannels | ircd.FeatureKeyLinks
 	if s.cfg.Reload != nil {
 		f |= ircd.FeatureRehash
 	}
@@ -132,6 +182,21 @@ func (s *Service) Mechanisms() []string {
 // RequireLogin implements ircd.Backend.
 func (s *Service) RequireLogin() bool { return s.cfg.RequireSASL }
 
+// Observer implements ircd.Backend: Config.Observer, or none.
+func (s *Service) Observer() ircd.Observer { return s.cfg.Observer }
+
+// ParseAccount implements ircd.Backend: a valid bech32 address of the
+// configured prefix with a 20-byte payload, in lower case. The prefix is
+// checked first so that ordinary nicks cost no bech32 decoding.
+func (s *Service) ParseAccount(arg string) (string, bool) {
+	prefix := s.cfg.HRP + "1"
+	if len(arg) <= len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
+		return "", false
+	}
+	acct, err := identity.ParseAccount(s.cfg.HRP, arg)
+	return acct, err == nil
+}
+
 type userErr struct{ msg string }
 
 func (e userErr) Error() string       { return e.msg }
@@ -143,7 +208,7 @@ func (s *Service) Classify(account string) ircd.Login {
 	p := s.policy.Load()
 	l := ircd.Login{Account: account}
 	switch {
-	case p.Operators != nil && p.Operators.Contains(account):
+	case s.isOperator(p, account):
 		l.Class = "operator"
 		l.Host = "node-operator/" + account
 	case p.Staff[account]:
@@ -157,7 +222,7 @@ func (s *Service) Classify(account string) ircd.Login {
 }
 
 // Start implements ircd.Backend.
-func (s *Service) Start(mech string, l ircd.Listener) (ircd.SASLSession, bool) {
+func (s *Service) Start(mech string, l ircd.Listener, current string) (ircd.SASLSession, bool) {
 	switch mech {
 	case sasl.MechSecp256k1:
 		ep := sasl.Endpoint{Host: strings.ToLower(l.Host), Port: uint16(l.Port)}
@@ -165,7 +230,7 @@ func (s *Service) Start(mech string, l ircd.Listener) (ircd.SASLSession, bool) {
 		if s.keys != nil {
 			srv.SetKeyParser(s.keys.parse)
 		}
-		return &secpSession{svc: s, srv: srv}, true
+		return &secpSession{svc: s, srv: srv, current: current}, true
 	case MechECDSA:
 		return &ecdsaSession{svc: s}, true
 	case sasl.MechPlain:
@@ -175,8 +240,9 @@ func (s *Service) Start(mech string, l ircd.Listener) (ircd.SASLSession, bool) {
 }
 
 type secpSession struct {
-	svc *Service
-	srv *sasl.Secp256k1Server
+	svc     *Service
+	srv     *sasl.Secp256k1Server
+	current string // the account the connection is logged in as, or ""
 }
 
 // Step runs off the IRC processing goroutine: the signature check and the
@@ -200,7 +266,16 @@ func (x *secpSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 	if err != nil {
 		return nil, false, ircd.Login{}, fmt.Errorf("derive account: %w", err)
 	}
-	acct, created, err := s.cfg.Store.LoginAccount(pub, name, s.cfg.Now())
+	acct, created, err := s.loginKey(pub, name, func() error {
+		return s.mayCreate(x.current)
+	})
+	var refused creationRefused
+	if errors.As(err, &refused) {
+		return nil, false, ircd.Login{}, refused.err
+	}
+	if errors.Is(err, store.ErrKeyUnlinked) {
+		return nil, false, ircd.Login{}, errors.New("this key was unlinked from its account")
+	}
 	if err != nil {
 		// the client only sees 904: say what broke here
 		s.log.Error("login: account store", "err", err)
@@ -212,10 +287,10 @@ func (x *secpSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 	if created {
 		s.log.Info("account created")
 	}
-	l, err := s.loginOf(acct)
+	l, err := s.loginOf(acct, ircd.LoginKey)
 	if err != nil {
 		return nil, false, ircd.Login{}, err
 	}
-	l.KeyLogin = true
+	l.Key = hex.EncodeToString(pub)
 	return nil, true, l, nil
 }

@@ -76,12 +76,15 @@ func (s *Service) ReleaseNick(folded, account string) error {
 	return nil
 }
 
-// loginOf is the login of a stored account under the current policy,
-// with what the account keeps (user modes, accept list). It runs off the
-// IRC event loop, in the SASL step.
-func (s *Service) loginOf(acct store.Account) (ircd.Login, error) {
+// loginOf is the login of a stored account under the current policy, as
+// a session of kind proved it, with what the account keeps (user modes,
+// accept list) and when it was created. It runs off the IRC event loop,
+// in the SASL step.
+func (s *Service) loginOf(acct store.Account, kind ircd.LoginKind) (ircd.Login, error) {
 	l := s.Classify(acct.Name)
+	l.Kind = kind
 	l.Modes = acct.UModes
+	l.Created = acct.Created
 	list, err := s.cfg.Store.AcceptList(acct.Name)
 	if err != nil {
 		s.log.Error("login: accept list", "err", err)

@@ -30,6 +30,9 @@ const (
 	maxLabelLen    = 32
 	tokenCost      = 10 // bcrypt cost of token hashes
 	tokenPrefix    = "thc_"
+	// dummyTokenHash is compared when no token matches, at tokenCost like
+	// real token hashes (a bcrypt of a secret never issued).
+	dummyTokenHash = "$2a$10$ZBFT6H03z8g9X.G4Vt0RDOlfzi/MBj4vB9KdX0cbYd4ydNn9bM.k6"
 )
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
@@ -184,8 +187,10 @@ func (s *Service) waitBudget() error {
 	return nil
 }
 
-// credLogin finishes a device-credential login for account.
-func (s *Service) credLogin(account string) (ircd.Login, error) {
+// credLogin finishes a device-credential login of the given kind for
+// account. The IRC server gives such a session no operator privileges:
+// they need the account's own key (ircd.LoginKey).
+func (s *Service) credLogin(account string, kind ircd.LoginKind) (ircd.Login, error) {
 	acct, err := s.cfg.Store.GetAccount(account)
 	if err != nil {
 		return ircd.Login{}, fmt.Errorf("unknown account: %w", sasl.ErrMalformed)
@@ -193,7 +198,7 @@ func (s *Service) credLogin(account string) (ircd.Login, error) {
 	if acct.Flags&store.FlagBanned != 0 {
 		return ircd.Login{}, fmt.Errorf("this account is banned from the server: %w", ircd.ErrBanned)
 	}
-	return s.loginOf(acct)
+	return s.loginOf(acct, kind)
 }
 
 // ecdsaSession is ECDSA-NIST256P-CHALLENGE: the client sends its account
@@ -235,7 +240,7 @@ func (x *ecdsaSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 				continue
 			}
 			if pk := p256Key(c.PubKey); pk != nil && ecdsa.VerifyASN1(pk, x.challenge, resp) {
-				l, err := s.credLogin(x.account)
+				l, err := s.credLogin(x.account, ircd.LoginDevice)
 				return nil, err == nil, l, err
 			}
 		}
@@ -265,19 +270,22 @@ func (x *plainSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 	if err := s.waitBudget(); err != nil {
 		return nil, false, ircd.Login{}, err
 	}
-	list, err := s.cfg.Store.Credentials(account)
-	if err != nil {
-		return nil, false, ircd.Login{}, fmt.Errorf("PLAIN: %w", sasl.ErrBadSignature)
+	// Exactly one bcrypt compare of tokenCost per attempt, whether the
+	// account, the token ID or an unexpired token exists or not, so the
+	// time taken tells nothing about which IDs are real.
+	hash, found := []byte(dummyTokenHash), false
+	if list, err := s.cfg.Store.Credentials(account); err == nil {
+		now := s.cfg.Now()
+		for _, c := range list {
+			if c.Kind == store.CredToken && c.TokenID == tid && !c.Expired(now) {
+				hash, found = c.Hash, true
+				break
+			}
+		}
 	}
-	now := s.cfg.Now()
-	for _, c := range list {
-		if c.Kind != store.CredToken || c.TokenID != tid || c.Expired(now) {
-			continue
-		}
-		if bcrypt.CompareHashAndPassword(c.Hash, []byte(secret)) == nil {
-			l, err := s.credLogin(account)
-			return nil, err == nil, l, err
-		}
+	if bcrypt.CompareHashAndPassword(hash, []byte(secret)) == nil && found {
+		l, err := s.credLogin(account, ircd.LoginToken)
+		return nil, err == nil, l, err
 	}
 	return nil, false, ircd.Login{}, fmt.Errorf("PLAIN: token not valid: %w", sasl.ErrBadSignature)
 }

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/thorchat/thorchat/accounts"
+	"github.com/thorchat/thorchat/ircd"
 	"github.com/thorchat/thorchat/store"
 )
 
@@ -24,7 +25,7 @@ func TestOperPasswordAndBan(t *testing.T) {
 	}
 	defer db.Close()
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	svc, err := accounts.New(accounts.Config{HRP: "thor", Store: db, Now: func() time.Time { return now },
+	svc, err := accounts.New(accounts.Config{HRP: "thor", Store: db, Now: func() time.Time { return now }, OperBurst: 10,
 		Policy: accounts.Policy{OperPasswords: map[string]string{"admin": string(hash)}}})
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +39,8 @@ func TestOperPasswordAndBan(t *testing.T) {
 		{"nobody", "correct horse battery", false},
 		{"", "", false},
 	} {
-		if got := svc.CheckOperPassword(tt.name, tt.pass); got != tt.want {
+		who := ircd.Login{Account: "thor1someone", Kind: ircd.LoginKey}
+		if got := svc.CheckOperPassword(who, tt.name, tt.pass) == nil; got != tt.want {
 			t.Errorf("OPER %q %q = %v", tt.name, tt.pass, got)
 		}
 	}
@@ -59,14 +61,14 @@ func TestOperPasswordAndBan(t *testing.T) {
 	if err != nil || a.Flags&store.FlagBanned == 0 {
 		t.Fatalf("not banned: %+v %v", a, err)
 	}
-	if creds, _ := db.Credentials(acct); len(creds) != 0 {
-		t.Fatalf("credentials survived the ban: %+v", creds)
+	if creds, err := db.Credentials(acct); err != nil || len(creds) != 0 {
+		t.Fatalf("credentials survived the ban: %+v, %v", creds, err)
 	}
 	if err := svc.SetBanned(acct, false); err != nil {
 		t.Fatal(err)
 	}
-	if a, _ := db.GetAccount(acct); a.Flags&store.FlagBanned != 0 {
-		t.Fatal("still banned")
+	if a, err := db.GetAccount(acct); err != nil || a.Flags&store.FlagBanned != 0 {
+		t.Fatalf("still banned: %+v, %v", a, err)
 	}
 	var ue interface{ UserMessage() string }
 	if err := svc.SetBanned("thor1nosuchaccount", true); !errors.As(err, &ue) {

@@ -15,6 +15,7 @@ type PolicyConfig struct {
 	Staff         []string // accounts
 	Opers         []string // accounts
 	OperPasswords map[string]string
+	OperClasses   []string // "operator", "staff", "user"
 }
 
 // LoadPolicy builds a Policy, reading the allowlist file when one is set.
@@ -31,7 +32,7 @@ func LoadPolicy(pc PolicyConfig) (Policy, error) {
 	if err != nil {
 		return Policy{}, fmt.Errorf("operators.keys: %w", err)
 	}
-	p := Policy{Operators: ops, Staff: map[string]bool{}, Opers: map[string]bool{}, OperPasswords: pc.OperPasswords}
+	p := Policy{Operators: ops, Staff: map[string]bool{}, Opers: map[string]bool{}, OperPasswords: pc.OperPasswords, OperClasses: pc.OperClasses}
 	for i, a := range pc.Staff {
 		acct, err := identity.ParseAccount(pc.HRP, a)
 		if err != nil {

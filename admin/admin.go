@@ -1,16 +1,18 @@
-// Package admin is the daemon's local control socket: a unix socket (mode
-// 0600, in the data directory) through which offline tools ask the running
-// daemon for what only it can do while it holds the database lock — a
-// consistent hot backup and a JSON dump.
+// Package admin is the daemon's local control socket: a unix socket in the
+// data directory, mode 0600 from the moment it exists and answering only
+// peers that run as the daemon's user (SO_PEERCRED), through which offline
+// tools ask the running daemon for what only it can do while it holds the
+// database lock — a consistent hot backup and a JSON dump.
 //
-// The protocol is one request line per connection, "BACKUP" or "DUMP";
-// the answer is "OK\n" followed by the bytes until the daemon closes the
-// connection, or "ERR reason\n".
+// The protocol is one request line per connection, "BACKUP", "DUMP" or
+// "STATUS" (JSON of Status); the answer is "OK\n" followed by the bytes
+// until the daemon closes the connection, or "ERR reason\n".
 package admin
 
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,33 +20,53 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
-// Source is what the daemon exposes: its open database.
+// Source is what the daemon exposes: its open database and its status.
 type Source interface {
 	WriteBackup(w io.Writer) (int64, error)
 	DumpJSON(w io.Writer) error
+	Status(ctx context.Context) Status
 }
 
-// Serve accepts admin requests on the unix socket at path until ctx ends.
-func Serve(ctx context.Context, path string, src Source, log *slog.Logger) error {
+// Listen opens the admin socket at path (mode 0600), replacing a stale
+// socket file; it fails when another daemon answers there.
+func Listen(path string) (net.Listener, error) {
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
 		if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
 			c.Close()
-			return fmt.Errorf("admin socket %s is in use by another daemon", path)
+			return nil, fmt.Errorf("admin socket %s is in use by another daemon", path)
 		}
 		os.Remove(path)
 	}
-	ln, err := net.Listen("unix", path)
+	ln, err := listenPrivate(path)
 	if err != nil {
-		return fmt.Errorf("admin socket: %w", err)
+		return nil, err
 	}
-	// the data directory is 0700 already; the socket itself is owner-only too
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return fmt.Errorf("admin socket: %w", err)
-	}
+	return &removingListener{UnixListener: ln, path: path}, nil
+}
+
+// removingListener removes the socket file when it is closed: the socket
+// was bound under another name and renamed into place, so the listener's
+// own unlink-on-close does not apply.
+type removingListener struct {
+	*net.UnixListener
+	path string
+	once sync.Once
+}
+
+// Close stops the listener and removes its socket file.
+func (l *removingListener) Close() error {
+	err := l.UnixListener.Close()
+	l.once.Do(func() { os.Remove(l.path) })
+	return err
+}
+
+// Serve accepts admin requests on ln (from Listen) until ctx ends, then
+// closes it.
+func Serve(ctx context.Context, ln net.Listener, src Source, log *slog.Logger) error {
 	go func() { <-ctx.Done(); ln.Close() }()
 	for {
 		conn, err := ln.Accept()
@@ -70,6 +92,13 @@ func handle(conn net.Conn, src Source, log *slog.Logger) {
 	conn.SetWriteDeadline(time.Now().Add(10 * time.Minute))
 	w := bufio.NewWriterSize(conn, 64<<10)
 	defer w.Flush()
+	// only the daemon's own user, whatever the file modes say (the request
+	// line is read first so that the refusal reaches the client)
+	if ok, err := samePeerUser(conn); !ok {
+		log.Warn("admin socket: refused a connection from another user", "err", err)
+		io.WriteString(w, "ERR permission denied: not the daemon's user\n")
+		return
+	}
 	switch strings.TrimSpace(line) {
 	case "BACKUP":
 		io.WriteString(w, "OK\n")
@@ -84,6 +113,17 @@ func handle(conn net.Conn, src Source, log *slog.Logger) {
 		if err := src.DumpJSON(w); err != nil {
 			log.Error("admin dump failed", "err", err)
 		}
+	case "STATUS":
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		st := src.Status(ctx)
+		cancel()
+		b, err := json.Marshal(st)
+		if err != nil {
+			io.WriteString(w, "ERR "+err.Error()+"\n")
+			return
+		}
+		io.WriteString(w, "OK\n")
+		w.Write(b)
 	default:
 		io.WriteString(w, "ERR unknown request\n")
 	}

@@ -90,13 +90,23 @@ func TestParseDeviceKeyPEMErrors(t *testing.T) {
 	}
 }
 
-// TestDeviceKeyOpenSSL cross-checks with OpenSSL: keys OpenSSL generates
-// (the commands weechat's documentation gives) load, with the public key
-// OpenSSL derives, and OpenSSL reads the file WriteDeviceKeyFile writes.
+// requireClientsEnv makes a missing client-side tool a test failure instead
+// of a skip (CI sets it to 1; the e2e tests read the same variable).
+const requireClientsEnv = "THORCHAT_REQUIRE_CLIENTS"
+
+// TestDeviceKeyOpenSSL cross-checks with OpenSSL, independently of Go's
+// crypto: keys OpenSSL generates (the commands weechat's documentation
+// gives) load, with the public key OpenSSL derives, and OpenSSL reads the
+// file WriteDeviceKeyFile writes and verifies a signature made with it.
+// Without openssl it skips, or fails with THORCHAT_REQUIRE_CLIENTS=1.
 func TestDeviceKeyOpenSSL(t *testing.T) {
 	openssl, err := exec.LookPath("openssl")
 	if err != nil {
-		t.Skip("openssl not installed")
+		msg := "openssl not found in PATH: install the Debian package \"openssl\" (apt-get install -y openssl)"
+		if os.Getenv(requireClientsEnv) == "1" {
+			t.Fatalf("%s; %s=1 forbids skipping", msg, requireClientsEnv)
+		}
+		t.Skip(msg)
 	}
 	dir := t.TempDir()
 	run := func(args ...string) []byte {
@@ -144,20 +154,31 @@ func TestDeviceKeyOpenSSL(t *testing.T) {
 		})
 	}
 	// OpenSSL reads ours, and verifies a signature made with it.
-	k, _ := GenerateDeviceKey()
+	k, err := GenerateDeviceKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(dir, "ours.pem")
 	if err := WriteDeviceKeyFile(path, k); err != nil {
 		t.Fatal(err)
 	}
-	if want, _ := DevicePublicKey(&k.PublicKey); pubOf(path) != want {
-		t.Fatalf("openssl reads public key %s from our file, want %s", pubOf(path), want)
+	want, err := DevicePublicKey(&k.PublicKey)
+	if err != nil || pubOf(path) != want {
+		t.Fatalf("openssl reads public key %s from our file, want %s (%v)", pubOf(path), want, err)
 	}
 	msg := []byte("challenge")
 	digest := sha256.Sum256(msg)
-	sig, _ := SignDeviceChallenge(k, digest[:])
+	sig, err := SignDeviceChallenge(k, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
 	sigPath, msgPath := filepath.Join(dir, "sig"), filepath.Join(dir, "msg")
-	os.WriteFile(sigPath, sig, 0o600)
-	os.WriteFile(msgPath, msg, 0o600)
+	if err := os.WriteFile(sigPath, sig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(msgPath, msg, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if out := run("dgst", "-sha256", "-prverify", path, "-signature", sigPath, msgPath); !bytes.Contains(out, []byte("Verified OK")) {
 		t.Fatalf("openssl dgst -verify: %s", out)
 	}

@@ -44,7 +44,7 @@
 //
 // [ServeSign] is this contract's signer half for a key in memory, and
 // "thorchat sign -key FILE" runs it: it signs nothing but THORCHAT-SECP256K1
-// login messages for its own key.
+// login messages and THORCHAT-LINK/1 key-link messages for its own key.
 //
 // Each run is bounded: standard output to 4 KiB, time to
 // [CommandSigner.Timeout] (the whole process group is killed when it

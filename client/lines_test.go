@@ -141,14 +141,45 @@ func TestParseLineHostile(t *testing.T) {
 	}
 }
 
+// FuzzParseLine: every line buildLine writes parses back, through
+// parseLine, to the command (upper-cased, as irc.v4 does) and the exact
+// parameters it was built from, fits 512 bytes and is one line; and no
+// input, built or raw, makes parseLine panic.
 func FuzzParseLine(f *testing.F) {
-	for _, s := range []string{"@a ", ":srv 001 n :hi", "@time=x :n!u@h PRIVMSG #a :b", "PING :x"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
+	f.Add("PRIVMSG", uint8(2), "#a", "hello world", "")
+	f.Add("PRIVMSG", uint8(2), "#a", ":)", "")
+	f.Add("PONG", uint8(1), "", "", "")
+	f.Add("quit", uint8(0), "", "", "")
+	f.Add("MODE", uint8(3), "#a", "+o", "n:ck")
+	f.Add("PRIVMSG", uint8(2), "#a b", "x", "")
+	f.Add("PRIVMSG", uint8(2), "#a", "x\r\nQUIT", "")
+	f.Add("@time=x", uint8(1), ":n!u@h PRIVMSG #a :b", "", "")
+	f.Fuzz(func(t *testing.T, cmd string, n uint8, a, b, c string) {
+		_, _ = parseLine(cmd) // raw input: must not panic
+		_, _ = parseLine(a)
+		params := []string{a, b, c}[:n%4]
+		line, err := buildLine(cmd, params)
+		if err != nil {
+			if !errors.Is(err, ErrBadParam) && !errors.Is(err, ErrLineTooLong) {
+				t.Fatalf("buildLine(%q, %q): unexpected error %v", cmd, params, err)
+			}
+			return
+		}
+		s := string(line)
+		if len(s) > 512 || !strings.HasSuffix(s, "\r\n") || strings.ContainsAny(s[:len(s)-2], "\r\n\x00") {
+			t.Fatalf("buildLine(%q, %q) = %q: not one line of at most 512 bytes", cmd, params, s)
+		}
 		m, err := parseLine(s)
-		if err == nil && m.Command == "" {
-			t.Fatalf("%q: no command", s)
+		if err != nil {
+			t.Fatalf("buildLine(%q, %q) = %q does not parse: %v", cmd, params, s, err)
+		}
+		if m.Command != strings.ToUpper(cmd) || len(m.Params) != len(params) {
+			t.Fatalf("%q parsed to %q %q, want %q %q", s, m.Command, m.Params, cmd, params)
+		}
+		for i := range params {
+			if m.Params[i] != params[i] {
+				t.Fatalf("%q: parameter %d parsed to %q, want %q", s, i+1, m.Params[i], params[i])
+			}
 		}
 	})
 }

@@ -95,3 +95,52 @@ func TestServeSignAsCommand(t *testing.T) {
 		t.Fatalf("SignMessage of a non-login message: %v", err)
 	}
 }
+
+// TestServeSignLinkMessages: the reference signer signs THORCHAT-LINK/1
+// messages that name its key as the old or the new key, within its hosts,
+// and nothing else.
+func TestServeSignLinkMessages(t *testing.T) {
+	key, a, b := newKey(t), newKey(t), newKey(t)
+	pub := key.PubKey().SerializeCompressed()
+	onion := sasl.Endpoint{Host: "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion", Port: 6667}
+	link := func(ep sasl.Endpoint, oldPub, newPub []byte) []byte {
+		m, err := sasl.LinkMessage(ep, "thor1account", oldPub, newPub, bytes.Repeat([]byte{3}, 32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	ap, bp := a.PubKey().SerializeCompressed(), b.PubKey().SerializeCompressed()
+	tests := []struct {
+		name   string
+		msg    []byte
+		policy SignPolicy
+		ok     bool
+	}{
+		{"as the old key", link(onion, pub, ap), SignPolicy{}, true},
+		{"as the new key", link(onion, ap, pub), SignPolicy{}, true},
+		{"host allowed", link(onion, pub, ap), SignPolicy{Hosts: []string{onion.Host}}, true},
+		{"host not allowed", link(onion, pub, ap), SignPolicy{Hosts: []string{"x.onion"}}, false},
+		{"other keys", link(onion, ap, bp), SignPolicy{}, false},
+		{"truncated", link(onion, pub, ap)[:100], SignPolicy{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := ServeSign("sign", strings.NewReader(hex.EncodeToString(tt.msg)), &out, key, tt.policy)
+			if !tt.ok {
+				if !errors.Is(err, ErrSignRefused) || out.Len() != 0 {
+					t.Fatalf("ServeSign = %v, printed %q; want a refusal", err, out.String())
+				}
+				return
+			}
+			sig, derr := hex.DecodeString(strings.TrimSpace(out.String()))
+			if err != nil || derr != nil {
+				t.Fatalf("ServeSign = %v, %v", err, derr)
+			}
+			if err := sasl.Verify(pub, tt.msg, sig); err != nil {
+				t.Fatalf("signature: %v", err)
+			}
+		})
+	}
+}

@@ -28,7 +28,10 @@ type Config struct {
 	Operators Operators `toml:"operators"`
 	Staff     Staff     `toml:"staff"`
 	Opers     Opers     `toml:"opers"`
+	ChanServ  ChanServ  `toml:"chanserv"`
 	Channels  []Channel `toml:"channel"`
+	Whowas    Whowas    `toml:"whowas"`
+	Metrics   Metrics   `toml:"metrics"`
 
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `toml:"-"`
@@ -86,6 +89,19 @@ type Tor struct {
 	ExportCircuitID     bool `toml:"export_circuit_id"`
 }
 
+// Metrics configures the Prometheus metrics endpoint: a unix socket only
+// (mode 0600), never the onion service; TCP only on an explicit loopback
+// address for development.
+type Metrics struct {
+	Enabled bool   `toml:"enabled"`
+	Socket  string `toml:"socket"`  // default <data_dir>/metrics.sock
+	DevTCP  string `toml:"dev_tcp"` // loopback host:port, off by default
+	// DescriptorGrace is how long status tolerates an onion descriptor
+	// that was never uploaded (or not re-uploaded) before it reports the
+	// daemon unhealthy.
+	DescriptorGrace Duration `toml:"descriptor_grace"`
+}
+
 // Store configures the bbolt database.
 type Store struct {
 	Path string `toml:"path"`
@@ -100,6 +116,12 @@ type Accounts struct {
 	KeyCache     int      `toml:"key_cache"`
 	SASLTimeout  Duration `toml:"sasl_timeout"`
 	SASLFailures int      `toml:"sasl_max_failures"`
+	// CreateRate (accounts per minute) and CreateBurst bound first-time
+	// account creation server-wide; ExpireUnused deletes accounts that
+	// hold nothing this long after their last login (0: never).
+	CreateRate   float64  `toml:"create_rate"`
+	CreateBurst  int      `toml:"create_burst"`
+	ExpireUnused Duration `toml:"expire_unused"`
 }
 
 // Flood configures per-connection command throttling: the top-level keys
@@ -136,6 +158,21 @@ type Staff struct {
 type Opers struct {
 	Accounts  []string          `toml:"accounts"`
 	Passwords map[string]string `toml:"passwords"`
+	// OperRate (per minute) and OperBurst bound classic OPER password
+	// checks server-wide, OperSlots how many run at once; OperClasses
+	// limits OPER to sessions of these classes (empty: every user logged
+	// in with the account's own key).
+	OperRate    float64  `toml:"oper_rate"`
+	OperBurst   int      `toml:"oper_burst"`
+	OperSlots   int      `toml:"oper_slots"`
+	OperClasses []string `toml:"oper_classes"`
+}
+
+// ChanServ bounds channel registration (ChanServ REGISTER).
+type ChanServ struct {
+	MaxPerAccount int      `toml:"max_per_account"` // channels one account may register; staff and IRC operators: no limit
+	MinAccountAge Duration `toml:"min_account_age"` // younger accounts may not register (node operators, staff and IRC operators may); "0s": no minimum
+	MaxRegistered int      `toml:"max_registered"`  // registered channels on the server (apart from limits.max_channels)
 }
 
 // Channel is a channel declared in the configuration.
@@ -144,6 +181,13 @@ type Channel struct {
 	Topic string `toml:"topic"`
 	Modes string `toml:"modes"`
 	Speak string `toml:"speak"`
+}
+
+// Whowas bounds the WHOWAS history of recently quit nicks, which is kept
+// in memory only.
+type Whowas struct {
+	Length int      `toml:"length"` // entries kept, the oldest dropped first
+	TTL    Duration `toml:"ttl"`    // how long an entry is kept
 }
 
 // Duration is a time.Duration written as a string ("30s", "2m").

@@ -73,8 +73,18 @@ func TestParseErrors(t *testing.T) {
 		{"bad flood", "[flood]\nburst = 0\n", "flood", 1, "burst"},
 		{"negative key cache", "[accounts]\nkey_cache = -1\n", "accounts.key_cache", 2, "0..1000000"},
 		{"bad channel", "[[channel]]\nname = \"nohash\"\n", "channel[0].name", 0, "invalid channel"},
+		{"bidi in channel name", "[[channel]]\nname = \"#node\u202eoperators\"\n", "channel[0].name", 0, "bidi control"},
+		{"zero-width in channel name", "[[channel]]\nname = \"#node\u200boperators\"\n", "channel[0].name", 0, "invisible"},
+		{"look-alike channels", "[[channel]]\nname = \"#node-operators\"\n[[channel]]\nname = \"#n\u043ede-operators\"\n", "channel[1].name", 0, "looks like"},
+		{"chanserv limit", "[chanserv]\nmax_per_account = 0\n", "chanserv.max_per_account", 2, "between"},
 		{"bad speak", "[[channel]]\nname = \"#a\"\nspeak = \"all\"\n", "channel[0].speak", 0, "operators"},
 		{"syntax", "[server]\nname = x\"\n", "", 2, "expected"},
+		{"whowas length", "[whowas]\nlength = 0\n", "whowas.length", 2, "between 1 and 100000"},
+		{"whowas ttl", "[whowas]\nttl = \"0s\"\n", "whowas.ttl", 2, "between 1s and 720h"},
+		{"no oper rate", "[opers]\noper_rate = 0.0\n", "opers.oper_rate", 2, "per minute"},
+		{"no oper slots", "[opers]\noper_slots = 0\n", "opers.oper_slots", 2, "between"},
+		{"bad oper class", "[opers]\noper_classes = [\"everyone\"]\n", "opers.oper_classes[0]", 2, "user"},
+		{"malformed oper hash", "[opers.passwords]\nadmin = \"$2a$12$short\"\n", "opers.passwords.admin", 0, "bcrypt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

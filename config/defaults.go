@@ -50,14 +50,35 @@ func Default() *Config {
 			KeyCache:     10000,
 			SASLTimeout:  Duration{30 * time.Second},
 			SASLFailures: 3,
+			CreateRate:   10,
+			CreateBurst:  50,
+			ExpireUnused: Duration{30 * 24 * time.Hour},
 		},
 		Flood: Flood{
 			FloodClass:   FloodClass{Rate: 2, Burst: 10, Excess: 40},
 			Operators:    FloodClass{Rate: 10, Burst: 40, Excess: 200},
 			Unregistered: FloodClass{Rate: 1, Burst: 12, Excess: 24},
 		},
+		Opers: Opers{
+			OperRate:  6,
+			OperBurst: 3,
+			OperSlots: 1,
+		},
+		ChanServ: ChanServ{
+			MaxPerAccount: 5,
+			MinAccountAge: Duration{24 * time.Hour},
+			MaxRegistered: 1000,
+		},
+		Metrics: Metrics{
+			Enabled:         true,
+			DescriptorGrace: Duration{10 * time.Minute},
+		},
 		Operators: Operators{
 			Statuses: []string{"Active", "Standby", "Ready"},
+		},
+		Whowas: Whowas{
+			Length: 1000,
+			TTL:    Duration{time.Hour},
 		},
 	}
 }

@@ -10,9 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
+	"golang.org/x/crypto/bcrypt"
 
+	"github.com/thorchat/thorchat/channame"
 	"github.com/thorchat/thorchat/ircd"
 )
 
@@ -72,11 +75,31 @@ func (c *Config) validate() error {
 	if c.Store.Path == "" {
 		c.Store.Path = filepath.Join(c.Server.DataDir, "thorchat.db")
 	}
+	if c.Metrics.Socket == "" {
+		c.Metrics.Socket = filepath.Join(c.Server.DataDir, "metrics.sock")
+	}
+	if len(c.Metrics.Socket) > 100 {
+		return bad("metrics.socket", "unix socket path must be at most 100 bytes")
+	}
+	if c.Metrics.DevTCP != "" {
+		if err := checkLoopback(c.Metrics.DevTCP); err != nil {
+			return bad("metrics.dev_tcp", "%v", err)
+		}
+	}
+	if c.Metrics.DescriptorGrace.Duration <= 0 {
+		return bad("metrics.descriptor_grace", "must be positive")
+	}
 	if c.Accounts.HRP == "" || strings.ToLower(c.Accounts.HRP) != c.Accounts.HRP {
 		return bad("accounts.hrp", "must be a lower-case bech32 prefix")
 	}
 	if c.Accounts.KeyCache < 0 || c.Accounts.KeyCache > 1_000_000 {
 		return bad("accounts.key_cache", "must be within 0..1000000")
+	}
+	if c.Accounts.CreateRate <= 0 || c.Accounts.CreateBurst < 1 {
+		return bad("accounts.create_rate", "create_rate (accounts per minute) must be more than 0 and create_burst at least 1")
+	}
+	if c.Accounts.ExpireUnused.Duration < 0 {
+		return bad("accounts.expire_unused", "must not be negative (0 keeps every account)")
 	}
 	if c.Accounts.SASLFailures < 1 {
 		return bad("accounts.sasl_max_failures", "must be at least 1")
@@ -92,9 +115,40 @@ func (c *Config) validate() error {
 	if c.Limits.ConnRate < 0 || c.Limits.ConnBurst < 0 || c.Limits.MaxUnauthenticated < 0 {
 		return bad("limits.conn_rate", "conn_rate, conn_burst and max_unauthenticated must not be negative")
 	}
+	if c.Whowas.Length < 1 || c.Whowas.Length > 100000 {
+		return bad("whowas.length", "must be between 1 and 100000, got %d", c.Whowas.Length)
+	}
+	if c.Whowas.TTL.Duration < time.Second || c.Whowas.TTL.Duration > 30*24*time.Hour {
+		return bad("whowas.ttl", "must be between 1s and 720h, got %s", c.Whowas.TTL.Duration)
+	}
+	if c.ChanServ.MaxPerAccount < 1 || c.ChanServ.MaxPerAccount > 10000 {
+		return bad("chanserv.max_per_account", "must be between 1 and 10000, got %d", c.ChanServ.MaxPerAccount)
+	}
+	if c.ChanServ.MaxRegistered < 1 || c.ChanServ.MaxRegistered > 1<<20 {
+		return bad("chanserv.max_registered", "must be between 1 and %d, got %d", 1<<20, c.ChanServ.MaxRegistered)
+	}
+	if c.ChanServ.MinAccountAge.Duration < 0 {
+		return bad("chanserv.min_account_age", "must not be negative")
+	}
 	for name, h := range c.Opers.Passwords {
-		if !strings.HasPrefix(h, "$2a$") && !strings.HasPrefix(h, "$2b$") && !strings.HasPrefix(h, "$2y$") {
+		if _, err := bcrypt.Cost([]byte(h)); err != nil || !strings.HasPrefix(h, "$2a$") && !strings.HasPrefix(h, "$2b$") && !strings.HasPrefix(h, "$2y$") {
 			return bad("opers.passwords."+name, "must be a bcrypt hash (make one with: thorchatd mkpasswd)")
+		}
+	}
+	if c.Opers.OperRate <= 0 || c.Opers.OperRate > 600 {
+		return bad("opers.oper_rate", "must be more than 0 and at most 600 (checks per minute)")
+	}
+	if c.Opers.OperBurst < 1 || c.Opers.OperBurst > 100 {
+		return bad("opers.oper_burst", "must be between 1 and 100")
+	}
+	if c.Opers.OperSlots < 1 || c.Opers.OperSlots > 16 {
+		return bad("opers.oper_slots", "must be between 1 and 16")
+	}
+	for i, cl := range c.Opers.OperClasses {
+		switch cl {
+		case "operator", "staff", "user":
+		default:
+			return bad(fmt.Sprintf("opers.oper_classes[%d]", i), "must be \"operator\", \"staff\" or \"user\", got %q", cl)
 		}
 	}
 	seen := map[string]bool{}
@@ -103,8 +157,16 @@ func (c *Config) validate() error {
 		if len(ch.Name) < 2 || ch.Name[0] != '#' || len(ch.Name) > c.Limits.ChannelLen || strings.ContainsAny(ch.Name, " ,\a\x00\r\n") {
 			return bad(key+".name", "invalid channel name %q", ch.Name)
 		}
+		if err := channame.Check(ch.Name); err != nil {
+			return bad(key+".name", "channel %q: %v", ch.Name, err)
+		}
 		if seen[strings.ToLower(ch.Name)] {
 			return bad(key+".name", "channel %q declared twice", ch.Name)
+		}
+		for _, prev := range c.Channels[:i] {
+			if !strings.EqualFold(prev.Name, ch.Name) && channame.Confusable(prev.Name, ch.Name) {
+				return bad(key+".name", "channel %q looks like the declared channel %q (Unicode confusables)", ch.Name, prev.Name)
+			}
 		}
 		seen[strings.ToLower(ch.Name)] = true
 		switch ch.Speak {

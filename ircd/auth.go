@@ -14,8 +14,9 @@ import (
 type SASLSession interface {
 	// Step consumes one decoded client response and returns the next
 	// challenge; when done is true, the login is the result. Errors that
-	// wrap ErrBanned map to 902, anything else to 904. Step is slow: it
-	// runs on the async pool.
+	// wrap ErrBanned map to 902, ErrAlreadyLoggedIn to 907, anything else
+	// to 904 (with the error's UserMessage, if any). Step is slow: it runs
+	// on the async pool.
 	Step(resp []byte) (challenge []byte, done bool, login Login, err error)
 }
 
@@ -25,19 +26,57 @@ type Login struct {
 	Class   string // "operator", "staff" or ""
 	Oper    bool   // IRC operator privileges
 	Host    string // cloak shown instead of any connection detail
-	// KeyLogin is set when the account's own key signed (not a device
-	// credential): only such sessions may manage credentials.
-	KeyLogin bool
+	// Kind says what the session proved: only a login with the account's
+	// own key (LoginKey) carries the account's full power (operator
+	// privileges, credential management, linked keys).
+	Kind LoginKind
+	// Key identifies the key of a LoginKey session (opaque to ircd; see
+	// Backend.LinkKey).
+	Key string
 	// Modes are the user modes the account keeps (Backend.SetUserModes),
 	// set at login.
 	Modes string
 	// Accept is the account's kept accept list (Backend.AcceptAdd), read
 	// with the login.
 	Accept []string
+	// Created is when the account was first seen (zero: unknown); ChanServ
+	// REGISTER checks it against RegistrationOptions.MinAccountAge.
+	Created time.Time
+}
+
+// LoginKind is what a session proved at login.
+type LoginKind string
+
+// Login kinds.
+const (
+	LoginKey    LoginKind = "key"        // the account's own key (THORCHAT-SECP256K1)
+	LoginDevice LoginKind = "device key" // an enrolled device key (ECDSA-NIST256P-CHALLENGE)
+	LoginToken  LoginKind = "token"      // an enrolled token (PLAIN)
+)
+
+// fullPower reports whether a session logged in this way may use its
+// account's privileges (operator rights, credential management).
+func (k LoginKind) fullPower() bool { return k == LoginKey }
+
+// describe says in words how a session logged in.
+func (k LoginKind) describe() string {
+	switch k {
+	case LoginKey:
+		return "the account's own key"
+	case LoginDevice:
+		return "a device key"
+	case LoginToken:
+		return "a token"
+	}
+	return "an unknown method"
 }
 
 // ErrBanned marks a login refused because the key or account is banned.
 var ErrBanned = errors.New("account is banned")
+
+// ErrAlreadyLoggedIn marks a login to another account on a connection
+// that is already logged in (907).
+var ErrAlreadyLoggedIn = errors.New("already logged in to another account")
 
 // SASLOptions bounds SASL on the server.
 type SASLOptions struct {
@@ -48,6 +87,7 @@ type SASLOptions struct {
 }
 
 type saslState struct {
+	mech    string
 	sess    SASLSession
 	asm     framing.Assembler
 	started time.Time
@@ -69,13 +109,13 @@ func (s *Server) handleAuthenticate(c *Client, m *irc.Message) {
 		return
 	}
 	if c.sasl == nil {
-		sess, ok := s.be.Start(strings.ToUpper(arg), *c.listener)
+		sess, ok := s.be.Start(strings.ToUpper(arg), *c.listener, c.account)
 		if !ok {
 			c.numeric(rplSASLMechs, strings.Join(s.be.Mechanisms(), ","), "are available SASL mechanisms")
 			s.saslFail(c, "SASL authentication failed: unknown mechanism")
 			return
 		}
-		c.sasl = &saslState{sess: sess, started: s.clock.Now()}
+		c.sasl = &saslState{mech: strings.ToUpper(arg), sess: sess, started: s.clock.Now()}
 		c.sasl.asm.Max = s.saslOpts.MaxResponse
 		c.send(line("", "AUTHENTICATE", "+"))
 		return
@@ -105,9 +145,17 @@ func (s *Server) saslStepDone(c *Client, st *saslState, challenge []byte, done b
 		return
 	}
 	switch {
+	case errors.Is(err, ErrAlreadyLoggedIn):
+		c.sasl = nil
+		s.saslAlready(c)
 	case err != nil:
+		s.observer().Login(st.mech, false)
 		code := errSASLFail
 		text := "SASL authentication failed"
+		var ue interface{ UserMessage() string }
+		if errors.As(err, &ue) {
+			text += ": " + ue.UserMessage()
+		}
 		if errors.Is(err, ErrBanned) {
 			code = errNickLocked
 			text = err.Error()
@@ -127,8 +175,9 @@ func (s *Server) saslStepDone(c *Client, st *saslState, challenge []byte, done b
 		}
 	default:
 		c.sasl = nil
+		s.observer().Login(st.mech, true)
 		if c.account != "" && c.account != login.Account {
-			c.numeric(errSASLAlready, "You have already authenticated using SASL")
+			s.saslAlready(c)
 			return
 		}
 		if owner, ok := s.nickOwner(c.folded); ok && c.folded != "" && owner != login.Account {
@@ -144,18 +193,29 @@ func (s *Server) saslStepDone(c *Client, st *saslState, challenge []byte, done b
 // login applies a successful authentication.
 func (s *Server) login(c *Client, login Login) {
 	first := c.account == ""
+	// a re-authentication keeps the strongest proof given on this
+	// connection for the same account
+	if first || !c.loginKind.fullPower() {
+		c.loginKind = login.Kind
+	}
 	c.account = login.Account
-	c.keyLogin = login.KeyLogin
+	c.accountCreated = login.Created
+	c.loginKey = login.Key
 	if !c.authCounted {
 		c.authCounted = true
 		s.nUnauth.Add(-1)
 	}
 	c.class = login.Class
-	if login.Oper && !c.oper {
+	if login.Oper && c.loginKind.fullPower() && !c.oper {
 		c.oper = true
 		c.operByAccount = true
 		if c.registered {
 			s.st.opers++
+			if !first {
+				// a key login upgraded a credential session
+				c.send(line(c.prefix(), "MODE", c.nick, "+o"))
+				c.numeric(rplYoureOper, "You are now an IRC operator")
+			}
 		}
 	}
 	c.loginHost = login.Host
@@ -179,6 +239,13 @@ func (s *Server) login(c *Client, login Login) {
 	}
 }
 
+// saslAlready refuses a login to another account (907); it counts as a
+// failed attempt.
+func (s *Server) saslAlready(c *Client) {
+	c.numeric(errSASLAlready, "You have already authenticated using SASL")
+	s.countSASLFailure(c)
+}
+
 func (s *Server) saslFail(c *Client, text string) {
 	c.sasl = nil
 	c.numeric(errSASLFail, text)
@@ -186,6 +253,7 @@ func (s *Server) saslFail(c *Client, text string) {
 }
 
 func (s *Server) countSASLFailure(c *Client) {
+	s.observer().SASLFailure()
 	c.saslFailures++
 	if c.saslFailures >= s.saslOpts.MaxFailures {
 		s.kill(c, "Too many failed SASL attempts")
@@ -255,6 +323,7 @@ func (s *Server) Reclassify() {
 			continue
 		}
 		l := s.be.Classify(c.account)
+		l.Oper = l.Oper && c.loginKind.fullPower()
 		if l.Oper != c.operByAccount && c.registered {
 			c.operByAccount = l.Oper
 			switch {
@@ -292,7 +361,9 @@ func (s *Server) nickClaimedByOther(c *Client, folded string) bool {
 // nickOwner returns the account that claims folded; the backend answers
 // from memory.
 func (s *Server) nickOwner(folded string) (string, bool) {
-	if !s.has(FeatureAccounts) || folded == "" {
+	// only valid nicks can have been claimed: anything else a client
+	// typed (NickServ INFO \xff) never reaches the backend
+	if !s.has(FeatureAccounts) || !validNick(folded, 64) {
 		return "", false
 	}
 	return s.be.NickOwner(folded)

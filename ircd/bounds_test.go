@@ -37,7 +37,11 @@ func TestLineBounds(t *testing.T) {
 		{"510-byte message part", prefix + text(510), true},
 		{"511-byte message part", prefix + text(511), false},
 		{"2000-byte message part", prefix + text(2000), false},
-		{"8191-byte tag part", tags(8191) + prefix + "hi", true},
+		{"4096-byte tag part", tags(4096) + prefix + "hi", true},
+		// a client's tag data is at most 4094 bytes (message-tags), so the
+		// 8191-byte tag part (tag_bytes) is the bound of what the server sends
+		{"4097-byte tag part", tags(4097) + prefix + "hi", false},
+		{"8191-byte tag part", tags(8191) + prefix + "hi", false},
 		{"8192-byte tag part", tags(8192) + prefix + "hi", false},
 		{"big tags and a long message part", tags(8191) + prefix + text(511), false},
 		{"tags without a message", "@+k=v", false},

@@ -1,6 +1,10 @@
 package ircd
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/thorchat/thorchat/channame"
+)
 
 // The server uses the rfc1459 casemapping everywhere (nicks, channels,
 // masks): A-Z fold to a-z and []\~ fold to {}|^. CASEMAPPING=rfc1459 in 005.
@@ -60,8 +64,15 @@ func validNick(s string, max int) bool {
 	return true
 }
 
-// validChannel reports whether s is a channel name this server accepts.
+// validChannel reports whether s is a channel name this server accepts:
+// its shape, and its characters (channame.Check).
 func validChannel(s string, max int) bool {
+	return channelShape(s, max) && channame.Check(s) == nil
+}
+
+// channelShape reports whether s starts with '#', fits in max bytes and
+// has none of the IRC separators.
+func channelShape(s string, max int) bool {
 	if len(s) < 2 || len(s) > max || s[0] != '#' {
 		return false
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gopkg.in/irc.v4"
+
+	"github.com/thorchat/thorchat/channame"
 )
 
 // Member privileges in a channel.
@@ -317,12 +319,16 @@ func (s *Server) handleJoin(c *Client, m *irc.Message) {
 }
 
 func (s *Server) join(c *Client, name, key string) {
-	if !validChannel(name, s.lim.ChannelLen) {
+	if !channelShape(name, s.lim.ChannelLen) {
 		if name != "" && name[0] == '#' {
 			c.numeric(errBadChanMask, name, "Bad channel mask")
 		} else {
 			c.numeric(errNoSuchChannel, name, "No such channel")
 		}
+		return
+	}
+	if channame.Check(name) != nil {
+		c.numeric(errBadChanName, name, "Illegal channel name: only visible characters (no control, invisible, formatting or bidi characters)")
 		return
 	}
 	folded := Fold(name)
@@ -337,18 +343,19 @@ func (s *Server) join(c *Client, name, key string) {
 		return
 	}
 	if ch == nil {
-		if len(s.st.channels) >= s.lim.MaxChannels {
+		if len(s.st.channels) >= s.lim.MaxChannels && s.transientChannels() >= s.lim.MaxChannels {
 			c.numeric(errTooManyChannels, name, "The server has too many channels")
 			return
 		}
 	} else {
 		_, invited := ch.invited[c]
 		// opers, and accounts with op access on a registered channel, pass
-		// +k, +l, +i and +b
+		// +k, +l, +i and +b; so does an invite, which only channel
+		// operators can make (handleInvite)
 		override := c.oper || ch.accessMode(c.account)&memberOp != 0
 		switch {
 		case override:
-		case ch.key != "" && key != ch.key:
+		case ch.key != "" && key != ch.key && !invited:
 			c.numeric(errBadChannelKey, ch.name, "Cannot join channel (+k)")
 			return
 		case ch.limit > 0 && len(ch.members) >= ch.limit && !invited:
@@ -404,6 +411,10 @@ func (s *Server) join(c *Client, name, key string) {
 		} else {
 			mbr.sendMsg(plain)
 		}
+	}
+	if c.away != "" {
+		// away-notify: members learn that the joiner is away
+		ch.broadcast(s.awayMsg(c), c, capAwayNotify)
 	}
 	if mode != 0 {
 		// speak = operators: voice shows who may talk, in standard terms
@@ -540,31 +551,41 @@ func (s *Server) sendNames(c *Client, ch *Channel) {
 	c.numeric(rplEndOfNames, ch.name, "End of /NAMES list")
 }
 
+// handleKick: "KICK <channel>{,<channel>} <user>{,<user>} [<comment>]",
+// with one channel for every user or one channel per user (RFC 2812
+// 3.2.8). Each kick is its own KICK line, seen by every member.
 func (s *Server) handleKick(c *Client, m *irc.Message) {
-	ch := s.st.channels[Fold(m.Params[0])]
-	if ch == nil {
-		c.numeric(errNoSuchChannel, m.Params[0], "No such channel")
-		return
-	}
-	mode, in := ch.members[c]
-	if !in && !c.oper {
-		c.numeric(errNotOnChannel, ch.name, "You're not on that channel")
-		return
-	}
-	if mode&memberOp == 0 && !c.oper {
-		c.numeric(errChanOPrivsNeeded, ch.name, "You're not channel operator")
+	chans := splitList(m.Params[0])
+	targets := splitList(m.Params[1])
+	if len(chans) > 1 && len(chans) != len(targets) {
+		c.numeric(errNeedMoreParams, "KICK", "Not enough parameters: give one channel, or one channel per user")
 		return
 	}
 	reason := c.nick
 	if len(m.Params) > 2 && m.Params[2] != "" {
 		reason = truncate(m.Params[2], s.lim.KickLen)
 	}
-	targets := splitList(m.Params[1])
 	if len(targets) > s.lim.MaxTargets {
 		c.numeric(errTooManyTargets, m.Params[1], "Too many targets")
 		targets = targets[:s.lim.MaxTargets]
 	}
-	for _, nick := range targets {
+	var refused map[string]bool // channels already answered with an error
+	for i, nick := range targets {
+		name := chans[0]
+		if len(chans) > 1 {
+			name = chans[i]
+		}
+		if refused[Fold(name)] {
+			continue
+		}
+		ch := s.kickChannel(c, name)
+		if ch == nil {
+			if refused == nil {
+				refused = map[string]bool{}
+			}
+			refused[Fold(name)] = true
+			continue
+		}
 		t := s.findUser(c, nick)
 		if t == nil {
 			continue
@@ -577,6 +598,26 @@ func (s *Server) handleKick(c *Client, m *irc.Message) {
 		ch.broadcast(msg, nil, 0)
 		ch.removeMember(s, t)
 	}
+}
+
+// kickChannel returns the channel named name if c may kick there, or
+// tells c why not and returns nil.
+func (s *Server) kickChannel(c *Client, name string) *Channel {
+	ch := s.st.channels[Fold(name)]
+	if ch == nil {
+		c.numeric(errNoSuchChannel, name, "No such channel")
+		return nil
+	}
+	mode, in := ch.members[c]
+	if !in && !c.oper {
+		c.numeric(errNotOnChannel, ch.name, "You're not on that channel")
+		return nil
+	}
+	if mode&memberOp == 0 && !c.oper {
+		c.numeric(errChanOPrivsNeeded, ch.name, "You're not channel operator")
+		return nil
+	}
+	return ch
 }
 
 func (s *Server) handleInvite(c *Client, m *irc.Message) {
@@ -602,7 +643,12 @@ func (s *Server) handleInvite(c *Client, m *irc.Message) {
 		c.numeric(errChanOPrivsNeeded, ch.name, "You're not channel operator")
 		return
 	}
-	s.addInvite(ch, t)
+	// Only a channel operator's (or IRC operator's) invite is recorded,
+	// and so passes +i, +k, +l, +b and +j at the JOIN; anyone else's
+	// (allowed while the channel is -i) is a notice that passes nothing.
+	if mode&memberOp != 0 || c.oper {
+		s.addInvite(ch, t)
+	}
 	c.numeric(rplInviting, t.nick, ch.name)
 	if t.away != "" {
 		c.numeric(rplAway, t.nick, t.away)

@@ -486,6 +486,7 @@ func TestInvite(t *testing.T) {
 		{guest, "INVITE awayguy #inv", "442"},
 		{op, "INVITE member #inv", "443"},
 		{mem, "INVITE third #inv", "341"}, // not +i: members may invite
+		{op, "INVITE third #inv", "341"},  // (only an op's invite passes modes)
 		{op, "MODE #inv +i", ""},
 		{mem, "INVITE guest #inv", "482"}, // +i: ops only
 	}

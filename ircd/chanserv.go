@@ -54,6 +54,14 @@ func (s *Server) chanServ(c *Client, text string) {
 		case ch.members[c]&memberOp == 0 && !c.oper:
 			say("You must be a channel operator of " + ch.name + " to register it.")
 		default:
+			if why := s.registerRefusal(c); why != "" {
+				say(why)
+				return
+			}
+			if o := s.lookalike(ch, ch.name); o != nil {
+				say(ch.name + " looks too much like the registered channel " + o.name + " to be registered.")
+				return
+			}
 			ch.registered = true
 			ch.permanent = true
 			ch.founder = c.account
@@ -145,14 +153,9 @@ func (s *Server) chanServAccess(c *Client, ch *Channel, level string, args []str
 		say("Usage: ACCESS " + ch.name + " ADD <account|nick> <op|voice> | DEL <account|nick> | LIST")
 		return
 	}
-	target := args[1]
-	guest := ""
-	if t := s.st.nicks[Fold(target)]; t != nil && t.registered {
-		if t.account == "" {
-			guest = t.nick
-		} else {
-			target = t.account
-		}
+	target, guest := s.resolveAccount(args[1])
+	if guest != "" {
+		target = guest
 	}
 	if !validNick(target, 128) {
 		say("Not an account or nick: " + args[1])

@@ -55,14 +55,19 @@ type Client struct {
 	busy           int  // async steps (login, store write) in flight, holding the input
 	lagged         bool // fake lag holds the input until throttledUntil
 	loginHost      string
-	keyLogin       bool
-	operByAccount  bool // oper privileges come from [opers] accounts
-	authCounted    bool // left the unauthenticated count (logged in or closed)
+	loginKind      LoginKind      // how the account logged in
+	loginKey       string         // Login.Key of a key login (KEY LINK/UNLINK)
+	keyLink        *LinkChallenge // pending KEY LINK
+	operByAccount  bool           // oper privileges come from [opers] accounts
+	authCounted    bool           // left the unauthenticated count (logged in or closed)
 	limiter        *rate.Limiter
 	limClass       FloodClass
 	throttledUntil time.Time
 	pending        *event // batch suspended by an async step
 	pendingOff     int
+
+	// accountCreated is Login.Created of the logged-in account
+	accountCreated time.Time
 
 	// send queue
 	qmu     sync.Mutex

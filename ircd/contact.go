@@ -147,6 +147,9 @@ func (s *Server) handleAccept(c *Client, m *irc.Message) {
 // acceptTarget resolves an ACCEPT argument: an online nick becomes its
 // account (or folded nick); anything else is kept folded.
 func (s *Server) acceptTarget(arg string) string {
+	if acct, ok := s.accountArg(arg); ok {
+		return acct // an account name always means the account
+	}
 	if t := s.st.nicks[Fold(arg)]; t != nil && t.registered {
 		return acceptKey(t)
 	}

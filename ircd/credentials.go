@@ -33,7 +33,7 @@ func (s *Server) nickServCredentials(c *Client, f []string, say func(string)) {
 		say("Device credentials are not enabled on this server.")
 		return
 	}
-	if c.account == "" || !c.keyLogin {
+	if c.account == "" || !c.loginKind.fullPower() {
 		say("Log in with your account's own key (THORCHAT-SECP256K1) to manage device credentials.")
 		return
 	}

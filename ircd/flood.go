@@ -84,9 +84,11 @@ func (s *Server) throttle(c *Client, cost int) bool {
 	// one: lag alone never lets the debt pass one command's cost
 	owed := d.Seconds()*fc.Rate + float64(c.backlog())
 	if fc.Excess > 0 && owed >= float64(fc.Excess) {
+		s.observer().FloodKill()
 		s.kill(c, "Excess flood")
 		return false
 	}
+	s.observer().FakeLag()
 	c.lagged = true
 	c.throttledUntil = now.Add(d)
 	s.st.throttled[c] = struct{}{}

@@ -11,6 +11,11 @@ func (s *Server) handlePrivmsg(c *Client, m *irc.Message) { s.message(c, m, "PRI
 func (s *Server) handleNotice(c *Client, m *irc.Message)  { s.message(c, m, "NOTICE") }
 func (s *Server) handleTagmsg(c *Client, m *irc.Message)  { s.message(c, m, "TAGMSG") }
 
+// maxClientTagData bounds the tag data of a client's line, between '@'
+// and the space (message-tags "Size limit"): longer lines get 417 and are
+// not relayed, never truncated.
+const maxClientTagData = 4094
+
 // clientTags serializes the client-only (+) tags of m, sorted, within the
 // tag budget; "" when there are none.
 func (s *Server) clientTags(m *irc.Message) string {
@@ -30,8 +35,15 @@ func (s *Server) clientTags(m *irc.Message) string {
 	var b strings.Builder
 	for _, k := range keys {
 		v := irc.EncodeTagValue(m.Tags[k])
-		if b.Len()+len(k)+len(v)+2 > 4094 {
-			break
+		n := len(k)
+		if b.Len() > 0 {
+			n++ // ';'
+		}
+		if v != "" {
+			n += 1 + len(v) // '='
+		}
+		if b.Len()+n > maxClientTagData {
+			break // cannot happen after the line check; a safety net
 		}
 		if b.Len() > 0 {
 			b.WriteByte(';')
@@ -145,15 +157,18 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 		if cmd != "TAGMSG" {
 			params[1] = s.fitText(prefix, cmd, target, text)
 		}
-		msg := newOutMsg(s.clock.Now(), buildLine(prefix, cmd, params, cmd != "TAGMSG"))
+		msg := s.relayMsg(s.clock.Now(), buildLine(prefix, cmd, params, cmd != "TAGMSG"))
 		msg.clientTags = ctags
 		msg.account = c.account
+		n := 0
 		for mbr, mm := range ch.members {
 			if mbr == c || (need != 0 && !mbr.caps.has(need)) || (status != 0 && mm&status == 0) {
 				continue
 			}
 			mbr.sendMsg(msg)
+			n++
 		}
+		s.observer().Relayed(n)
 		if c.caps.has(capEchoMessage) && (need == 0 || c.caps.has(need)) {
 			c.sendMsg(msg)
 		}
@@ -191,11 +206,12 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 	if cmd != "TAGMSG" {
 		params[1] = s.fitText(prefix, cmd, t.nick, text)
 	}
-	msg := newOutMsg(s.clock.Now(), buildLine(prefix, cmd, params, cmd != "TAGMSG"))
+	msg := s.relayMsg(s.clock.Now(), buildLine(prefix, cmd, params, cmd != "TAGMSG"))
 	msg.clientTags = ctags
 	msg.account = c.account
 	if need == 0 || t.caps.has(need) {
 		t.sendMsg(msg)
+		s.observer().Relayed(1)
 	}
 	if cmd == "PRIVMSG" && t.away != "" {
 		c.numeric(rplAway, t.nick, t.away)

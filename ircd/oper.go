@@ -1,10 +1,17 @@
 package ircd
 
 import (
-	"strings"
+	"errors"
 
 	"gopkg.in/irc.v4"
 )
+
+// ErrOperNotAllowed refuses OPER to a session that may not use it (491).
+var ErrOperNotAllowed = errors.New("no O-lines for your host")
+
+// ErrTryAgain refuses a command because a server-wide budget is spent
+// (263 RPL_TRYAGAIN).
+var ErrTryAgain = errors.New("please wait a while and try again")
 
 // operAuth returns the backend when it checks OPER passwords and bans
 // accounts (FeatureOpers), else nil.
@@ -30,20 +37,35 @@ func (s *Server) handleOper(c *Client, m *irc.Message) {
 		c.numeric(errPasswdMismatch, "Password incorrect")
 		return
 	}
+	who := Login{Account: c.account, Class: c.class, Kind: c.loginKind}
 	s.async(c, func() func() {
-		ok := oa.CheckOperPassword(name, pass)
+		err := oa.CheckOperPassword(who, name, pass)
 		return func() {
 			if c.gone {
 				return
 			}
-			if !ok {
+			switch {
+			case err == nil:
+				s.makeOper(c)
+			case errors.Is(err, ErrOperNotAllowed):
+				c.numeric(errNoOperHost, operReason(err, "No O-lines for your host"))
+			case errors.Is(err, ErrTryAgain):
+				c.numeric(rplTryAgain, "OPER", operReason(err, "Please wait a while and try again."))
+			default:
 				c.numeric(errPasswdMismatch, "Password incorrect")
 				s.countSASLFailure(c)
-				return
 			}
-			s.makeOper(c)
 		}
 	})
+}
+
+// operReason is the user-facing text of an OPER refusal, or def.
+func operReason(err error, def string) string {
+	var ue interface{ UserMessage() string }
+	if errors.As(err, &ue) {
+		return ue.UserMessage()
+	}
+	return def
 }
 
 func (s *Server) makeOper(c *Client) {
@@ -125,9 +147,10 @@ func (s *Server) operBan(c *Client, args []string, ban bool, say func(string)) {
 		say("Usage: BAN <account> | UNBAN <account>")
 		return
 	}
-	acct := strings.ToLower(args[0])
-	if t := s.st.nicks[Fold(args[0])]; t != nil && t.account != "" {
-		acct = t.account
+	acct, guest := s.resolveAccount(args[0])
+	if guest != "" {
+		say(guest + " is not logged in; bans apply to accounts.")
+		return
 	}
 	s.async(c, func() func() {
 		err := oa.SetBanned(acct, ban)

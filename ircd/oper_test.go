@@ -19,9 +19,11 @@ type operTestAuth struct {
 
 func (a *operTestAuth) Features() Features { return a.testAuth.Features() | FeatureOpers }
 
-func (a *operTestAuth) CheckOperPassword(name, password string) bool {
-	p, ok := a.passwords[name]
-	return ok && p == password
+func (a *operTestAuth) CheckOperPassword(_ Login, name, password string) error {
+	if p, ok := a.passwords[name]; ok && p == password {
+		return nil
+	}
+	return errors.New("password incorrect")
 }
 
 func (a *operTestAuth) SetBanned(account string, banned bool) error {

@@ -146,6 +146,9 @@ func (s *Server) loadChannels() error {
 			s.applySpec(ch, *ch.declared)
 		}
 	}
+	if err := s.checkDeclaredLookalikes(); err != nil {
+		return err
+	}
 	var save []ChannelRecord
 	for _, ch := range s.st.channels {
 		if ch.declared == nil {

@@ -1,6 +1,7 @@
 package ircd
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,17 @@ func sharesChannel(a, b *Client) bool {
 		}
 	}
 	return false
+}
+
+// channelShown reports whether c may see that t is a member of ch, in
+// WHOIS and in the channel field of WHO: a secret channel only to its
+// members, an invisible (+i) user's channels only to those who share them;
+// IRC operators and t itself see all.
+func channelShown(ch *Channel, t, c *Client) bool {
+	if c.oper || t == c || isMember(ch, c) {
+		return true
+	}
+	return ch.flags&chanSecret == 0 && !t.invisible
 }
 
 // visibleTo reports whether t shows up in c's WHO/NAMES-style queries.
@@ -124,7 +136,7 @@ func (s *Server) whoReply(c, t *Client, ch *Channel, fields, token string) {
 	chName := "*"
 	if ch == nil {
 		for tc := range t.channels {
-			if tc.flags&chanSecret == 0 || isMember(tc, c) {
+			if channelShown(tc, t, c) {
 				chName = tc.name
 				ch = tc
 				break
@@ -206,10 +218,7 @@ func (s *Server) handleWhois(c *Client, m *irc.Message) {
 		c.numeric(rplWhoisUser, t.nick, t.user, t.host, "*", t.realname)
 		var chans []string
 		for ch := range t.channels {
-			if ch.flags&chanSecret != 0 && !isMember(ch, c) && !c.oper {
-				continue
-			}
-			if t.invisible && !isMember(ch, c) && t != c && !c.oper {
+			if !channelShown(ch, t, c) {
 				continue
 			}
 			chans = append(chans, ch.members[t].prefixes(c.caps.has(capMultiPrefix))+ch.name)
@@ -232,6 +241,10 @@ func (s *Server) handleWhois(c *Client, m *irc.Message) {
 		if t.class != "" {
 			c.numeric("320", t.nick, "is a "+classLabel(t.class))
 		}
+		if t.account != "" && !t.loginKind.fullPower() && (t == c || c.oper) {
+			// a credential session, to its user and IRC operators
+			c.numeric("320", t.nick, "is logged in with "+t.loginKind.describe())
+		}
 		now := s.clock.Now()
 		c.numeric(rplWhoisIdle, t.nick, strconv.Itoa(int(now.Sub(t.lastActive).Seconds())), strconv.FormatInt(t.signon.Unix(), 10), "seconds idle, signon time")
 		c.numeric(rplEndOfWhois, t.nick, "End of /WHOIS list")
@@ -248,16 +261,15 @@ func classLabel(class string) string {
 	return class
 }
 
-func (s *Server) handleWhowas(c *Client, m *irc.Message) {
-	c.numeric("406", m.Params[0], "There was no such nickname")
-	c.numeric("369", m.Params[0], "End of WHOWAS")
-}
-
+// handleList answers LIST with the conditions ELIST=MNU advertises:
+// masks (M; a channel matches one of them), !masks (N; it matches none)
+// and user counts (U; >n, <n), comma-separated in the first parameter or
+// in a second one.
 func (s *Server) handleList(c *Client, m *irc.Message) {
-	var masks []string
+	var masks, notMasks []string
 	minU, maxU := -1, -1
-	if len(m.Params) > 0 {
-		for _, f := range splitList(m.Params[0]) {
+	for _, p := range m.Params[:min(len(m.Params), 2)] {
+		for _, f := range splitList(p) {
 			switch {
 			case strings.HasPrefix(f, ">"):
 				if n, err := strconv.Atoi(f[1:]); err == nil {
@@ -266,6 +278,10 @@ func (s *Server) handleList(c *Client, m *irc.Message) {
 			case strings.HasPrefix(f, "<"):
 				if n, err := strconv.Atoi(f[1:]); err == nil {
 					maxU = n
+				}
+			case strings.HasPrefix(f, "!"):
+				if f != "!" {
+					notMasks = append(notMasks, Fold(f[1:]))
 				}
 			case f != "":
 				masks = append(masks, Fold(f))
@@ -294,6 +310,9 @@ func (s *Server) handleList(c *Client, m *irc.Message) {
 				continue
 			}
 		}
+		if slices.ContainsFunc(notMasks, func(mk string) bool { return matchMask(mk, ch.folded) }) {
+			continue
+		}
 		if sent++; sent > s.lim.MaxWhoReplies {
 			break
 		}
@@ -317,16 +336,25 @@ func (s *Server) handleAway(c *Client, m *irc.Message) {
 		return
 	}
 	c.away = text
-	var msg *outMsg
 	if text == "" {
 		c.numeric(rplUnAway, "You are no longer marked as being away")
-		msg = newOutMsg(s.clock.Now(), line(c.prefix(), "AWAY"))
 	} else {
 		c.numeric(rplNowAway, "You have been marked as being away")
-		msg = newOutMsg(s.clock.Now(), buildLine(c.prefix(), "AWAY", []string{text}, true))
+	}
+	s.toCommonPeers(c, s.awayMsg(c), capAwayNotify, false)
+}
+
+// awayMsg is c's away state as away-notify sends it: "AWAY :text", or
+// "AWAY" when c is back.
+func (s *Server) awayMsg(c *Client) *outMsg {
+	var msg *outMsg
+	if c.away == "" {
+		msg = newOutMsg(s.clock.Now(), line(c.prefix(), "AWAY"))
+	} else {
+		msg = newOutMsg(s.clock.Now(), buildLine(c.prefix(), "AWAY", []string{c.away}, true))
 	}
 	msg.account = c.account
-	s.toCommonPeers(c, msg, capAwayNotify, false)
+	return msg
 }
 
 func (s *Server) handleSetname(c *Client, m *irc.Message) {

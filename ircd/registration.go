@@ -18,6 +18,10 @@ func (s *Server) handleNick(c *Client, m *irc.Message) {
 		c.numeric(errErroneusNickname, nick, "Erroneous nickname")
 		return
 	}
+	if s.nickIsAccountName(nick) {
+		c.numeric(errErroneusNickname, nick, "Nickname looks like an account name")
+		return
+	}
 	folded := Fold(nick)
 	if isServiceNick(folded) {
 		c.numeric(errErroneusNickname, nick, "Nickname is reserved for services")
@@ -55,7 +59,7 @@ func (s *Server) handleUser(c *Client, m *irc.Message) {
 		c.numeric(errAlreadyRegistered, "You may not reregister")
 		return
 	}
-	if len(m.Params) < 4 || m.Params[0] == "" {
+	if len(m.Params) < 4 || m.Params[0] == "" || m.Params[3] == "" {
 		c.numeric(errNeedMoreParams, "USER", "Not enough parameters")
 		return
 	}
@@ -118,6 +122,7 @@ func (s *Server) tryRegister(c *Client) {
 	if c.account != "" {
 		s.applyLoginHost(c)
 	}
+	s.observer().Registered()
 	c.numeric(rplWelcome, "Welcome to the "+s.cfg.Network+" IRC Network "+c.prefix())
 	c.numeric(rplYourHost, "Your host is "+s.name+", running version "+s.cfg.Version)
 	c.numeric(rplCreated, s.createdText)

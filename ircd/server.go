@@ -53,6 +53,10 @@ type Config struct {
 	SASL SASLOptions
 	// Channels are created at start and kept while empty.
 	Channels []ChannelSpec
+	// Whowas bounds the WHOWAS history (in memory only).
+	Whowas WhowasOptions
+	// Registration bounds ChanServ REGISTER.
+	Registration RegistrationOptions
 }
 
 // ChannelSpec declares a permanent channel.
@@ -114,11 +118,13 @@ type Server struct {
 	done    chan struct{}
 	wg      sync.WaitGroup // readers and writers
 
+	msgIDs      msgIDGen // message IDs of relayed messages (processor-owned)
 	commands    map[string]handler
 	isupport005 [][]string // 005 parameters, built once
 
 	be   Backend  // the host (never nil)
 	feat Features // be.Features(), read once
+	obs  Observer // be.Observer() or a no-op one, read once
 
 	// off-loop lanes (offloop.go)
 	chans *lane[chanWrite]    // registered channel records, group commit
@@ -126,6 +132,7 @@ type Server struct {
 
 	// processor-owned state
 	st     state
+	whowas whowasLog   // recently quit users, for WHOWAS
 	wake   *time.Timer // resumes throttled clients
 	wakeAt time.Time
 
@@ -173,9 +180,18 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.be = cfg.Backend
 	s.feat = s.be.Features()
+	s.obs = s.be.Observer()
+	if s.obs == nil {
+		s.obs = nopObserver{}
+	}
 	s.created = s.clock.Now()
 	s.createdText = "This server was created " + s.created.UTC().Format("Mon Jan 2 2006 at 15:04:05 UTC")
 	s.commands = commandTable()
+	ids, err := newMsgIDGen()
+	if err != nil {
+		return nil, err
+	}
+	s.msgIDs = ids
 	s.saslOpts = cfg.SASL
 	if s.saslOpts.Timeout <= 0 {
 		s.saslOpts.Timeout = 30 * time.Second
@@ -188,6 +204,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.bufs.size = s.lim.LineBytes + s.lim.TagBytes + 4096
 	s.st.init()
+	s.whowas = newWhowasLog(cfg.Whowas)
 	s.wake = time.NewTimer(time.Hour)
 	s.wake.Stop()
 	if cfg.Flood.ConnRate > 0 {
@@ -198,6 +215,9 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("ircd: invalid channel name %q", spec.Name)
 		}
 		s.createPermanentChannel(spec)
+	}
+	if err := s.checkDeclaredLookalikes(); err != nil {
+		return nil, err
 	}
 	s.isupport005 = s.isupportLines()
 	s.chans = newLane("channels", 4096, 256, s.commitChannels)

@@ -21,8 +21,10 @@ func isServiceNick(folded string) bool {
 	return folded == Fold(nickServ) || folded == "chanserv"
 }
 
+// serviceNotice sends a NickServ or ChanServ NOTICE; like every NOTICE it
+// carries a msgid for message-tags clients.
 func (s *Server) serviceNotice(c *Client, from, text string) {
-	c.send(buildLine(from+"!services@"+s.name, "NOTICE", []string{c.nick, text}, true))
+	c.sendMsg(s.relayMsg(s.clock.Now(), buildLine(from+"!services@"+s.name, "NOTICE", []string{c.nick, text}, true)))
 }
 
 func (s *Server) handleNickServCommand(c *Client, m *irc.Message) {
@@ -100,6 +102,8 @@ func (s *Server) nickServ(c *Client, text string) {
 		})
 	case "DEVICE", "TOKEN", "LIST", "REVOKE":
 		s.nickServCredentials(c, f, say)
+	case "KEY":
+		s.nickServKey(c, f, say)
 	case "BAN", "UNBAN":
 		s.operBan(c, f[1:], strings.ToUpper(f[0]) == "BAN", say)
 	case "INFO":
@@ -112,8 +116,12 @@ func (s *Server) nickServ(c *Client, text string) {
 		} else {
 			say("The nick " + nick + " is not claimed.")
 		}
+		// how a session logged in: to its own user and to IRC operators
+		if t := s.st.nicks[Fold(nick)]; t != nil && t.account != "" && (t == c || c.oper) {
+			say(t.nick + " is logged in as " + t.account + " with " + t.loginKind.describe() + ".")
+		}
 	default:
-		say("NickServ commands: CLAIM (claim your current nick for your account), RELEASE [nick], INFO [nick]; device credentials: DEVICE ADD <label> <p256-pubkey> [ttl], TOKEN NEW <label> [ttl], LIST, REVOKE <label>; opers: BAN/UNBAN <account>.")
+		say("NickServ commands: CLAIM (claim your current nick for your account), RELEASE [nick], INFO [nick]; device credentials: DEVICE ADD <label> <p256-pubkey> [ttl], TOKEN NEW <label> [ttl], LIST, REVOKE <label>; keys: KEY LINK <new-key>, KEY LIST, KEY UNLINK <key> [REVOKE]; opers: BAN/UNBAN <account>.")
 	}
 }
 

@@ -56,6 +56,7 @@ func (s *Server) handleEvent(ev event) {
 	case evNew:
 		s.st.all[c] = struct{}{}
 		s.st.unknown++
+		s.observer().ConnOpened(Transport(c.listener.Kind))
 		s.countOrigin(c)
 	case evLines:
 		c.pending, c.pendingOff = &ev, 0
@@ -126,7 +127,8 @@ func (s *Server) handleLine(c *Client, ln []byte) {
 	msgPart := ln
 	if ln[0] == '@' {
 		sp := bytes.IndexByte(ln, ' ')
-		if sp < 0 || sp+1 > s.lim.TagBytes {
+		// the client's tag data is at most 4094 bytes (message-tags)
+		if sp < 0 || sp+1 > s.lim.TagBytes || sp-1 > maxClientTagData {
 			c.numeric(errInputTooLong, "Input line was too long")
 			return
 		}
@@ -157,6 +159,9 @@ func (s *Server) handleLine(c *Client, ln []byte) {
 	if !s.throttle(c, commandCost(m.Command, len(m.Params), first)) {
 		return
 	}
+	if !s.validUTF8(c, ln, m) {
+		return
+	}
 	s.dispatch(c, m)
 }
 
@@ -178,6 +183,7 @@ func (s *Server) countOrigin(c *Client) {
 		return
 	}
 	if s.st.origins[c.origin] >= s.lim.MaxPerCircuit {
+		s.observer().OriginRefused()
 		kind := c.listener.OriginKind
 		if kind == "" {
 			kind = "origin"
@@ -292,6 +298,7 @@ func (s *Server) quit(c *Client, reason string, sendError bool) {
 		c.closeWith("", false)
 	}
 	if c.registered {
+		s.whowas.add(c, s.clock.Now())
 		msg := newOutMsg(s.clock.Now(), line(c.prefix(), "QUIT", reason))
 		s.toCommonPeers(c, msg, 0, false)
 		c.channelsClear()
@@ -320,12 +327,14 @@ func (s *Server) sendqExceeded(c *Client) {
 		return
 	}
 	c.closeWith("ERROR :SendQ exceeded", true)
+	s.observer().SendQKill()
 	s.st.pending = append(s.st.pending, func() { s.quit(c, "SendQ exceeded", false) })
 }
 
-// sweep runs every tick: registration and ping timeouts.
+// sweep runs every tick: registration and ping timeouts, WHOWAS expiry.
 func (s *Server) sweep() {
 	now := s.clock.Now()
+	s.whowas.expire(now)
 	for c := range s.st.all {
 		if c.gone {
 			continue

@@ -65,7 +65,7 @@ func newTestAuth() *testAuth {
 
 func (a *testAuth) Mechanisms() []string { return a.mechs }
 
-func (a *testAuth) Start(mech string, _ Listener) (SASLSession, bool) {
+func (a *testAuth) Start(mech string, _ Listener, _ string) (SASLSession, bool) {
 	if mech != "TEST" {
 		return nil, false
 	}
@@ -125,6 +125,7 @@ func (s *testSession) Step(resp []byte) ([]byte, bool, Login, error) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	l := s.a.Classify(acct)
+	l.Kind = LoginKey
 	if s.a.accepts != nil {
 		list, err := s.a.accepts.AcceptList(acct)
 		if err != nil {

@@ -53,8 +53,8 @@ func buildLine(prefix, cmd string, params []string, trail bool) []byte {
 
 // Capability bits that change how a relayed message is serialized.
 const (
-	tagServerTime = 1 << iota
-	tagMessageTags
+	tagServerTime  = 1 << iota
+	tagMessageTags // msgid and client-only tags
 	tagAccount
 	tagVariants = 1 << iota
 )
@@ -65,6 +65,8 @@ type outMsg struct {
 	at         time.Time
 	account    string // sender's account, for account-tag
 	clientTags string // "+a=b;+c", relayed only to message-tags clients
+	msgid      [msgIDLen]byte
+	hasID      bool   // msgid is set (PRIVMSG, NOTICE, TAGMSG): message-tags clients get it
 	body       []byte // ":prefix CMD params\r\n"
 	variants   [tagVariants][]byte
 }
@@ -79,7 +81,7 @@ func (m *outMsg) bytesFor(caps capSet) []byte {
 	if caps.has(capServerTime) {
 		v |= tagServerTime
 	}
-	if caps.has(capMessageTags) && m.clientTags != "" {
+	if caps.has(capMessageTags) && (m.hasID || m.clientTags != "") {
 		v |= tagMessageTags
 	}
 	if caps.has(capAccountTag) && m.account != "" {
@@ -91,7 +93,7 @@ func (m *outMsg) bytesFor(caps capSet) []byte {
 	if b := m.variants[v]; b != nil {
 		return b
 	}
-	b := make([]byte, 0, len(m.body)+64+len(m.clientTags))
+	b := make([]byte, 0, len(m.body)+96+len(m.clientTags))
 	b = append(b, '@')
 	sep := false
 	if v&tagServerTime != 0 {
@@ -108,10 +110,21 @@ func (m *outMsg) bytesFor(caps capSet) []byte {
 		sep = true
 	}
 	if v&tagMessageTags != 0 {
-		if sep {
-			b = append(b, ';')
+		// server tags go before client-only tags (message-tags)
+		if m.hasID {
+			if sep {
+				b = append(b, ';')
+			}
+			b = append(b, "msgid="...)
+			b = append(b, m.msgid[:]...)
+			sep = true
 		}
-		b = append(b, m.clientTags...)
+		if m.clientTags != "" {
+			if sep {
+				b = append(b, ';')
+			}
+			b = append(b, m.clientTags...)
+		}
 	}
 	b = append(b, ' ')
 	b = append(b, m.body...)

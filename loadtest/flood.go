@@ -75,27 +75,28 @@ type FloodPhase struct {
 // FloodResult reports calm-pair latency without and with flooding, and
 // what became of the flooders and pacers.
 type FloodResult struct {
-	Calm          int          `json:"calm_pairs"`
-	CalmInterval  float64      `json:"calm_interval_seconds"`
-	NoiseMembers  int          `json:"noise_members"`
-	Rounds        int          `json:"rounds"`
-	Phases        []FloodPhase `json:"phases"`
-	Pooled        []FloodPhase `json:"pooled"` // one per kind of phase, over the rounds
-	Flooders      int          `json:"flooders"`
-	FloodConns    int64        `json:"flood_connections"`     // registered and joined
-	FloodRefused  int64        `json:"flood_refused"`         // connections the server refused (conn_rate)
-	FloodKilled   int64        `json:"flood_excess_flood"`    // closed with "Excess flood"
-	FloodOther    int64        `json:"flood_other_close"`     // closed otherwise, or still open at the end
-	FloodWritten  int64        `json:"flood_lines_written"`   // taken by the sockets
-	FloodReceived int64        `json:"flood_lines_delivered"` // per noise member (the most any received)
-	FirstKillMs   float64      `json:"first_kill_ms"`         // first flooder connection: first write -> closed
-	KillP50Ms     float64      `json:"kill_p50_ms"`
-	KillMaxMs     float64      `json:"kill_max_ms"`
-	Pacers        int          `json:"pacers,omitempty"`
-	PaceStagger   bool         `json:"pace_stagger,omitempty"`
-	PaceSent      int64        `json:"pace_sent,omitempty"`
-	PaceReceived  int64        `json:"pace_delivered,omitempty"` // per noise member (the most any received)
-	PacersKilled  int64        `json:"pacers_disconnected"`
+	Calm           int          `json:"calm_pairs"`
+	CalmInterval   float64      `json:"calm_interval_seconds"`
+	NoiseMembers   int          `json:"noise_members"`
+	Rounds         int          `json:"rounds"`
+	Phases         []FloodPhase `json:"phases"`
+	Pooled         []FloodPhase `json:"pooled"` // one per kind of phase, over the rounds
+	Flooders       int          `json:"flooders"`
+	FloodConns     int64        `json:"flood_connections"`       // registered and joined
+	FloodRefused   int64        `json:"flood_refused"`           // connections the server refused (conn_rate)
+	FloodKilled    int64        `json:"flood_excess_flood"`      // closed with "Excess flood"
+	FloodOther     int64        `json:"flood_other_close"`       // closed otherwise
+	FloodOpenAtEnd int64        `json:"flood_open_at_phase_end"` // still flooding, not cut off, when its phase ended
+	FloodWritten   int64        `json:"flood_lines_written"`     // taken by the sockets
+	FloodReceived  int64        `json:"flood_lines_delivered"`   // per noise member (the most any received)
+	FirstKillMs    float64      `json:"first_kill_ms"`           // first flooder connection: first write -> closed
+	KillP50Ms      float64      `json:"kill_p50_ms"`
+	KillMaxMs      float64      `json:"kill_max_ms"`
+	Pacers         int          `json:"pacers,omitempty"`
+	PaceStagger    bool         `json:"pace_stagger,omitempty"`
+	PaceSent       int64        `json:"pace_sent,omitempty"`
+	PaceReceived   int64        `json:"pace_delivered,omitempty"` // per noise member (the most any received)
+	PacersKilled   int64        `json:"pacers_disconnected"`
 }
 
 // Phase returns the pooled figures of the phases called name, or nil.
@@ -157,10 +158,10 @@ type floodRun struct {
 	histMu sync.Mutex
 	hists  []Histogram
 
-	floodConns, floodRefused, floodKilled, floodOther, floodWritten atomic.Int64
-	killMu                                                          sync.Mutex
-	kills                                                           Histogram
-	firstKill                                                       time.Duration
+	floodConns, floodRefused, floodKilled, floodOther, floodWritten, floodOpenAtEnd atomic.Int64
+	killMu                                                                          sync.Mutex
+	kills                                                                           Histogram
+	firstKill                                                                       time.Duration
 
 	paceSent, pacersKilled atomic.Int64
 }
@@ -310,6 +311,7 @@ func (r *floodRun) finish(res FloodResult) FloodResult {
 	res.FloodRefused = r.floodRefused.Load()
 	res.FloodKilled = r.floodKilled.Load()
 	res.FloodOther = r.floodOther.Load()
+	res.FloodOpenAtEnd = r.floodOpenAtEnd.Load()
 	res.FloodWritten = r.floodWritten.Load()
 	for _, n := range r.noise {
 		res.FloodReceived = max(res.FloodReceived, n.flood.Load())
@@ -734,6 +736,7 @@ func (r *floodRun) floodOnce(ctx context.Context, c *net.TCPConn, lr *lineReader
 			break
 		}
 	}
+	phaseOver := ctx.Err() != nil
 	r.floodWritten.Add(int64(total / lineLen))
 	var e end
 	var ok bool
@@ -755,6 +758,10 @@ func (r *floodRun) floodOnce(ctx context.Context, c *net.TCPConn, lr *lineReader
 		}
 		r.kills.Record(d)
 		r.killMu.Unlock()
+		return
+	}
+	if !ok && phaseOver {
+		r.floodOpenAtEnd.Add(1) // the phase ended first: not a miss of the throttle
 		return
 	}
 	r.floodOther.Add(1)

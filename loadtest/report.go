@@ -12,20 +12,24 @@ type Targets struct {
 	MaxBytesPerIdleClient  float64 `json:"max_bytes_per_idle_client"`
 	MinRegistrationsPerSec float64 `json:"min_registrations_per_second"`
 	MinDeliveriesPerSec    float64 `json:"min_deliveries_per_second"`
-	// Flood isolation: the calm clients' p99 with flooding (or pacing)
-	// may be at most FloodP99Factor × the baseline p99 + FloodP99SlackMicros
-	// — "within noise" of the no-flood case.
+	// Flood isolation: the calm clients' p99 while a flooder floods may
+	// be at most FloodP99Factor × the baseline p99 + FloodP99SlackMicros
+	// — "within noise" of the no-flood case. The pace phase (load within
+	// every client's allowance: capacity, not isolation) has no target.
 	FloodP99Factor      float64 `json:"flood_p99_max_factor"`
 	FloodP99SlackMicros float64 `json:"flood_p99_slack_us"`
 	// MinLoginsPerSec is for returning-account SASL logins.
 	MinLoginsPerSec float64 `json:"min_returning_logins_per_second"`
+	// MinFirstLoginsPerSec is for first-time SASL logins (each creates
+	// its account).
+	MinFirstLoginsPerSec float64 `json:"min_first_time_logins_per_second"`
 }
 
 // DefaultTargets are ThorChat's performance targets (2 cores).
 func DefaultTargets() Targets {
 	return Targets{
 		MaxBytesPerIdleClient: 8 << 10, MinRegistrationsPerSec: 5000, MinDeliveriesPerSec: 500000,
-		FloodP99Factor: 1.5, FloodP99SlackMicros: 1000, MinLoginsPerSec: 5000,
+		FloodP99Factor: 1.5, FloodP99SlackMicros: 1000, MinLoginsPerSec: 5000, MinFirstLoginsPerSec: 500,
 	}
 }
 
@@ -74,27 +78,35 @@ func (r *Report) Judge() {
 	}
 	if l := r.Login; l != nil {
 		r.Pass["login"] = l.Returning.Failures == 0 && l.Returning.Logins > 0 && l.Returning.PerSecond >= t.MinLoginsPerSec
+		r.Pass["login_first_time"] = l.FirstTime.Failures == 0 && l.FirstTime.Logins > 0 && l.FirstTime.PerSecond >= t.MinFirstLoginsPerSec
 	}
 }
 
-// judgeFlood: every calm message reached its receiver, the flood and pace
-// phases' p99 (pooled over the rounds) are within the allowance of the
-// baseline's, the flooders (if any) were disconnected for excess flood,
-// and no pacer was.
+// judgeFlood judges isolation, what docs/performance.md claims: a flooder
+// must not hurt others. Every calm message in every phase reached its
+// receiver; the flood phase's p99 (pooled over the rounds) is within the
+// allowance of the baseline's; every flooder connection was closed for
+// excess flood, but for at most one per flooder per round still flooding
+// when its phase ended; and no pacer (a client within its allowance) was
+// disconnected. The pace phase's p99 measures capacity, not isolation,
+// and is reported without a verdict.
 func judgeFlood(f *FloodResult, t Targets) bool {
-	base := f.Phase(PhaseBaseline)
-	if base == nil || f.Phase(PhaseFlood) == nil || base.Deliveries == 0 {
+	base, flood := f.Phase(PhaseBaseline), f.Phase(PhaseFlood)
+	if base == nil || flood == nil || base.Deliveries == 0 {
 		return false
 	}
 	for _, ph := range f.Pooled {
 		if ph.Deliveries != ph.Expected {
 			return false
 		}
-		if ph.P99Micros > t.FloodP99Factor*base.P99Micros+t.FloodP99SlackMicros {
-			return false
-		}
 	}
-	return (f.Flooders == 0 || f.FloodKilled > 0) && f.PacersKilled == 0
+	if flood.P99Micros > t.FloodP99Factor*base.P99Micros+t.FloodP99SlackMicros {
+		return false
+	}
+	if f.Flooders > 0 && (f.FloodKilled == 0 || f.FloodOther > 0 || f.FloodOpenAtEnd > int64(f.Flooders*max(f.Rounds, 1))) {
+		return false
+	}
+	return f.PacersKilled == 0
 }
 
 // WriteText writes the human-readable summary.
@@ -164,6 +176,7 @@ func (r *Report) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "                     CPU per login: server %.0f us, load tool %.0f us; server %3.0f%% of a core (waited for a CPU %3.0f%%), load tool %3.0f%% (waited %3.0f%%), host steal %.1f%%\n",
 				p.ServerCPUMicros, p.LoadCPUMicros, 100*p.CPU.Server, 100*p.CPU.ServerRunWait, 100*p.CPU.Load, 100*p.CPU.LoadRunWait, 100*p.CPU.Steal)
 		}
+		fmt.Fprintf(w, "          first-time logins/s target >= %.0f   %s\n", r.Targets.MinFirstLoginsPerSec, verdict("login_first_time"))
 		fmt.Fprintf(w, "          returning logins/s target >= %.0f   %s\n", r.Targets.MinLoginsPerSec, verdict("login"))
 	}
 	for _, k := range []string{"idle", "register", "fanout"} {
@@ -209,12 +222,16 @@ func (r *Report) writeFlood(w io.Writer, f *FloodResult, verdict string) {
 			ph.Name, ph.Sent, ph.Deliveries, ph.P50Micros, ph.P99Micros, ph.MaxMicros, ph.RoundP99MinMicros, ph.RoundP99MaxMicros)
 	}
 	if base := f.Phase(PhaseBaseline); base != nil {
-		fmt.Fprintf(w, "          allowed p99 <= %.1f x baseline + %.0f us = %.0f us   %s\n",
+		fmt.Fprintf(w, "          isolation: flood p99 <= %.1f x baseline + %.0f us = %.0f us, every calm message received, flooders cut off for excess flood, no pacer disconnected   %s\n",
 			r.Targets.FloodP99Factor, r.Targets.FloodP99SlackMicros,
 			r.Targets.FloodP99Factor*base.P99Micros+r.Targets.FloodP99SlackMicros, verdict)
+		if pace := f.Phase(PhasePace); pace != nil {
+			fmt.Fprintf(w, "          capacity: pace p99 %.0f us (%.1f x baseline): clients within their allowance, no target, not judged\n",
+				pace.P99Micros, pace.P99Micros/max(base.P99Micros, 1))
+		}
 	}
-	fmt.Fprintf(w, "          %d flooder(s): %d connections (%d refused at connect), %d closed with Excess flood, %d otherwise\n",
-		f.Flooders, f.FloodConns, f.FloodRefused, f.FloodKilled, f.FloodOther)
+	fmt.Fprintf(w, "          %d flooder(s): %d connections (%d refused at connect), %d closed with Excess flood, %d otherwise, %d still flooding when a phase ended\n",
+		f.Flooders, f.FloodConns, f.FloodRefused, f.FloodKilled, f.FloodOther, f.FloodOpenAtEnd)
 	fmt.Fprintf(w, "          flooder lines: %d taken by the sockets (most never read by the server), %d delivered to each noise member\n",
 		f.FloodWritten, f.FloodReceived)
 	fmt.Fprintf(w, "          first write -> disconnected: first %.1f ms, p50 %.1f ms, max %.1f ms\n",

@@ -280,11 +280,12 @@ func TestReportJudgeAndOutput(t *testing.T) {
 	r.Idle = &IdleResult{Clients: 10, RSSBefore: 1 << 20, RSSAfter: 1<<20 + 10*9000, BytesPerClient: 9000}
 	r.Register = &RegisterResult{Registrations: 100, PerSecond: 6000}
 	r.Fanout = &FanoutResult{Sent: 10, Delivered: 9, DeliveriesPerSecond: 1e6}
+	r.Login = &LoginResult{FirstTime: LoginPhase{Logins: 100, PerSecond: 499}, Returning: LoginPhase{Logins: 100, PerSecond: 5000}}
 	r.Judge()
-	want := map[string]bool{"idle": false, "register": true, "fanout": false}
+	want := map[string]bool{"idle": false, "register": true, "fanout": false, "login_first_time": false, "login": true}
 	for k, v := range want {
-		if r.Pass[k] != v {
-			t.Errorf("pass[%s] = %v; want %v", k, r.Pass[k], v)
+		if got, judged := r.Pass[k]; !judged || got != v {
+			t.Errorf("pass[%s] = %v (judged: %v); want %v", k, got, judged, v)
 		}
 	}
 	var text, js bytes.Buffer
@@ -294,6 +295,9 @@ func TestReportJudgeAndOutput(t *testing.T) {
 	}
 	if !strings.Contains(text.String(), "FAIL") || !strings.Contains(text.String(), "PASS") {
 		t.Fatalf("summary lacks verdicts:\n%s", text.String())
+	}
+	if !strings.Contains(text.String(), "first-time logins/s target >= 500   FAIL") {
+		t.Fatalf("summary lacks the first-time login verdict:\n%s", text.String())
 	}
 	if bytes.Count(js.Bytes(), []byte("\n")) != 1 || !bytes.HasPrefix(js.Bytes(), []byte(`{"tool":"thorchat-load"`)) {
 		t.Fatalf("JSON is not one line: %q", js.String())

@@ -2,7 +2,11 @@ package proxyproto
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"io"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -47,15 +51,56 @@ func TestReadHeader(t *testing.T) {
 	}
 }
 
+// FuzzReadHeader: a line tor would write for any circuit ID and ports is
+// read back to that ID with nothing past it consumed; and whatever raw
+// input is accepted is one CRLF-ended "PROXY TCP6" line under MaxLine
+// whose source address is in tor's prefix and carries the returned ID in
+// its low 32 bits, again with nothing past the line consumed.
 func FuzzReadHeader(f *testing.F) {
-	f.Add("PROXY TCP6 fc00:dead:beef:4dad::1:2 ::1 2 6667\r\n")
-	f.Add("PROXY TCP6 fc00:dead:beef:4dad::%eth0 ::1 2 6667\r\n")
-	f.Fuzz(func(t *testing.T, in string) {
-		r := bufio.NewReader(strings.NewReader(in))
-		id, err := ReadHeader(r)
-		line, _, found := strings.Cut(in, "\n")
-		if err == nil && (!found || !strings.HasPrefix(line, "PROXY TCP6 ") || len(line) >= MaxLine) {
-			t.Fatalf("accepted %q as id %#x", in, id)
+	f.Add("PROXY TCP6 fc00:dead:beef:4dad::1:2 ::1 2 6667\r\n", uint32(0x10002), uint16(2), uint16(6667))
+	f.Add("PROXY TCP6 fc00:dead:beef:4dad::%eth0 ::1 2 6667\r\n", uint32(0), uint16(0), uint16(0))
+	f.Add("NICK a\r\n", uint32(0xffffffff), uint16(65535), uint16(1))
+	f.Fuzz(func(t *testing.T, in string, id uint32, sport, dport uint16) {
+		// Built: the source address tor writes for circuit id.
+		var a [16]byte
+		copy(a[:], circuitIDPrefix.Addr().AsSlice())
+		binary.BigEndian.PutUint32(a[12:], id)
+		src := netip.AddrFrom16(a)
+		line := fmt.Sprintf("PROXY TCP6 %s ::1 %d %d\r\n", src, sport, dport)
+		r := bufio.NewReader(strings.NewReader(line + in))
+		got, err := ReadHeader(r)
+		if err != nil || got != id {
+			t.Fatalf("%q = %#x, %v; want %#x", line, got, err, id)
+		}
+		if rest, _ := io.ReadAll(r); string(rest) != in {
+			t.Fatalf("%q: left %q, want %q", line, rest, in)
+		}
+
+		// Raw: anything accepted names its origin in the source address.
+		r = bufio.NewReader(strings.NewReader(in))
+		got, err = ReadHeader(r)
+		if err != nil {
+			if !errors.Is(err, ErrNoHeader) {
+				t.Fatalf("%q: error %v is not ErrNoHeader", in, err)
+			}
+			return
+		}
+		head, tail, found := strings.Cut(in, "\n")
+		body, crlf := strings.CutSuffix(head+"\n", "\r\n")
+		fields := strings.Split(body, " ")
+		if !found || !crlf || len(head)+1 > MaxLine || len(fields) != 6 || fields[0] != "PROXY" || fields[1] != "TCP6" {
+			t.Fatalf("accepted %q as id %#x", in, got)
+		}
+		addr, perr := netip.ParseAddr(fields[2])
+		if perr != nil || addr.Zone() != "" || !circuitIDPrefix.Contains(addr) {
+			t.Fatalf("accepted %q with source %q outside %s", in, fields[2], circuitIDPrefix)
+		}
+		b := addr.As16()
+		if want := binary.BigEndian.Uint32(b[12:]); got != want {
+			t.Fatalf("%q = %#x, want %#x from the source address", in, got, want)
+		}
+		if rest, _ := io.ReadAll(r); string(rest) != tail {
+			t.Fatalf("%q: left %q, want %q", in, rest, tail)
 		}
 	})
 }

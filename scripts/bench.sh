@@ -110,6 +110,8 @@ EOF
 [accounts]
 login_rate = 1000000.0      # the default 2,000/s bucket would cap the measurement
 login_burst = 100000
+create_rate = 1000000000.0  # first-time logins create accounts: nor should the creation bucket
+create_burst = 1000000
 EOF
 	fi
 	;;

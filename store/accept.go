@@ -19,7 +19,7 @@ func (db *DB) AcceptAdd(account, entry string, max int) error {
 	if err := checkKey("accept entry", entry); err != nil {
 		return err
 	}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		b, err := bucket(tx, bucketAccept)
 		if err != nil {
 			return err
@@ -50,7 +50,7 @@ func (db *DB) AcceptDel(account, entry string) error {
 	if err := checkKey("accept entry", entry); err != nil {
 		return err
 	}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		b, err := bucket(tx, bucketAccept)
 		if err != nil {
 			return err
@@ -72,7 +72,7 @@ func (db *DB) AcceptClear(account string) error {
 	if err := checkKey("account name", account); err != nil {
 		return err
 	}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		b, err := bucket(tx, bucketAccept)
 		if err != nil {
 			return err

@@ -51,10 +51,10 @@ func TestAcceptList(t *testing.T) {
 	if err := db.AcceptClear(a); err != nil {
 		t.Fatal(err)
 	}
-	if l, _ := db.AcceptList(a); len(l) != 0 {
-		t.Fatalf("after clear: %v", l)
+	if l, err := db.AcceptList(a); err != nil || len(l) != 0 {
+		t.Fatalf("after clear: %v, %v", l, err)
 	}
-	if l, _ := db.AcceptList(b); !slices.Equal(l, []string{"thor"}) {
-		t.Fatalf("clear touched another account: %v", l)
+	if l, err := db.AcceptList(b); err != nil || !slices.Equal(l, []string{"thor"}) {
+		t.Fatalf("clear touched another account: %v, %v", l, err)
 	}
 }

@@ -69,6 +69,14 @@ func storeTime(t time.Time) time.Time { return t.UTC().Round(0) }
 // from concurrent callers share commits (bbolt Batch). The caller checks
 // Flags (e.g. FlagBanned). ErrKeyMismatch if name exists with another key.
 func (db *DB) LoginAccount(pub33 []byte, name string, now time.Time) (acct Account, created bool, err error) {
+	return db.LoginAccountIf(pub33, name, now, nil)
+}
+
+// LoginAccountIf is LoginAccount that asks mayCreate (when not nil) before
+// it creates an account: only when name does not exist yet, so returning
+// logins never call it. An error from mayCreate is returned as it is, and
+// nothing is written.
+func (db *DB) LoginAccountIf(pub33 []byte, name string, now time.Time, mayCreate func() error) (acct Account, created bool, err error) {
 	if err := checkKey("account name", name); err != nil {
 		return Account{}, false, err
 	}
@@ -88,6 +96,12 @@ func (db *DB) LoginAccount(pub33 []byte, name string, now time.Time) (acct Accou
 	if err != nil {
 		return Account{}, false, fmt.Errorf("store: login %q: %w", name, err)
 	}
+	return db.loginAccountRead(pub33, name, now, mayCreate, acct, found)
+}
+
+// loginAccountRead finishes LoginAccountIf once the account has been read
+// (acct, found) in a read transaction; now is already in store time.
+func (db *DB) loginAccountRead(pub33 []byte, name string, now time.Time, mayCreate func() error, acct Account, found bool) (_ Account, created bool, err error) {
 	if found {
 		if !bytes.Equal(acct.PubKey, pub33) {
 			return Account{}, false, fmt.Errorf("store: login %q: %w", name, ErrKeyMismatch)
@@ -95,10 +109,14 @@ func (db *DB) LoginAccount(pub33 []byte, name string, now time.Time) (acct Accou
 		if now.Sub(acct.LastSeen) < db.opts.LastSeenResolution {
 			return acct, false, nil
 		}
+	} else if mayCreate != nil {
+		if err := mayCreate(); err != nil {
+			return Account{}, false, err
+		}
 	}
 	// Batch may run fn more than once: it must be idempotent and reset its
 	// outputs on each run.
-	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+	err = db.batch(func(tx *bolt.Tx) error {
 		b, err := bucket(tx, bucketAccounts)
 		if err != nil {
 			return err
@@ -180,7 +198,7 @@ func (db *DB) updateAccount(name, what string, fn func(*Account)) (Account, erro
 		return Account{}, err
 	}
 	var a Account
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		b, err := bucket(tx, bucketAccounts)
 		if err != nil {
 			return err

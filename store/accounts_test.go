@@ -83,8 +83,8 @@ func TestLoginAccountRejects(t *testing.T) {
 			}
 		})
 	}
-	if n, _ := db.CountAccounts(); n != 1 {
-		t.Fatalf("rejected logins created accounts: %d", n)
+	if n, err := db.CountAccounts(); err != nil || n != 1 {
+		t.Fatalf("rejected logins created accounts: %d, %v", n, err)
 	}
 	if _, err := db.GetAccount(acctName(3)); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("GetAccount(missing) = %v", err)
@@ -110,8 +110,8 @@ func TestSetAccountFlags(t *testing.T) {
 		if err != nil || a.Flags != s.want {
 			t.Fatalf("step %d: flags=%#x err=%v, want %#x", i, a.Flags, err, s.want)
 		}
-		if g, _ := db.GetAccount(acctName(1)); g.Flags != s.want {
-			t.Fatalf("step %d: stored flags %#x", i, g.Flags)
+		if g, err := db.GetAccount(acctName(1)); err != nil || g.Flags != s.want {
+			t.Fatalf("step %d: stored flags %#x, %v", i, g.Flags, err)
 		}
 	}
 	if _, err := db.SetAccountFlags(acctName(9), FlagBanned, 0); !errors.Is(err, ErrNotFound) {
@@ -139,12 +139,18 @@ func TestSetUserModes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before, _ := db.GetAccount(acctName(1))
-			err := db.SetUserModes(tt.acct, tt.modes)
+			before, err := db.GetAccount(acctName(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = db.SetUserModes(tt.acct, tt.modes)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("SetUserModes(%q) = %v, want %v", tt.modes, err, tt.want)
 			}
-			a, _ := db.GetAccount(acctName(1))
+			a, err := db.GetAccount(acctName(1))
+			if err != nil {
+				t.Fatal(err)
+			}
 			switch {
 			case tt.want == nil && tt.acct == acctName(1) && a.UModes != tt.modes:
 				t.Fatalf("stored %q, want %q", a.UModes, tt.modes)

@@ -48,7 +48,8 @@ type dumpAccept struct {
 
 // Dump writes the database content as one JSON object for audits:
 // {"format","schema","accounts":[Account],"nicks":[{nick,account}],
-// "channels":[ChannelRecord],"accept":[{account,entry}]}, each list in key
+// "channels":[ChannelRecord],"accept":[{account,entry}],"credentials":[Credential],
+// "key_links":[KeyLink]}, each list in key
 // order, from one consistent read transaction. Records are streamed, so
 // memory use does not grow with the database.
 func (db *DB) Dump(w io.Writer, opts DumpOptions) error {
@@ -83,6 +84,7 @@ func (db *DB) Dump(w io.Writer, opts DumpOptions) error {
 				}
 				return c, err
 			}},
+			{"key_links", bucketAcctKeys, func(k, v []byte) (any, error) { return decodeKeyLink(k, v) }},
 		}
 		for _, s := range sections {
 			b, err := bucket(tx, s.bucket)

@@ -18,6 +18,7 @@ type dumpDoc struct {
 	Channels []ChannelRecord `json:"channels"`
 	Accept   []dumpAccept    `json:"accept"`
 	Creds    []Credential    `json:"credentials"`
+	KeyLinks []KeyLink       `json:"key_links"`
 }
 
 func dump(t *testing.T, db *DB) (raw []byte, doc dumpDoc) {

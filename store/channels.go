@@ -68,7 +68,7 @@ func (db *DB) PutChannels(recs []ChannelRecord) error {
 		}
 		vals[i] = v
 	}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		b, err := bucket(tx, bucketChannels)
 		if err != nil {
 			return err
@@ -115,7 +115,7 @@ func (db *DB) DeleteChannel(folded string) error {
 	if err := checkKey("channel name", folded); err != nil {
 		return err
 	}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		b, err := bucket(tx, bucketChannels)
 		if err != nil {
 			return err
@@ -165,7 +165,7 @@ func (db *DB) UpdateChannel(folded string, fn func(*ChannelRecord) error) error 
 	if err := checkKey("channel name", folded); err != nil {
 		return err
 	}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		b, err := bucket(tx, bucketChannels)
 		if err != nil {
 			return err

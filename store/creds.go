@@ -74,7 +74,7 @@ func (db *DB) AddCredential(c Credential, max int) error {
 	if err != nil {
 		return fmt.Errorf("encode credential: %w", err)
 	}
-	err = db.bolt.Update(func(tx *bolt.Tx) error {
+	err = db.update(func(tx *bolt.Tx) error {
 		b, err := bucket(tx, bucketCreds)
 		if err != nil {
 			return err
@@ -133,7 +133,7 @@ func (db *DB) RevokeCredential(account, label string) error {
 	if err := checkKey("credential label", label); err != nil {
 		return err
 	}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		b, err := bucket(tx, bucketCreds)
 		if err != nil {
 			return err
@@ -157,7 +157,7 @@ func (db *DB) RevokeAllCredentials(account string) (int, error) {
 		return 0, err
 	}
 	n := 0
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		b, err := bucket(tx, bucketCreds)
 		if err != nil {
 			return err

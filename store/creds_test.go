@@ -58,7 +58,7 @@ func TestCredentials(t *testing.T) {
 	if n, err := db.RevokeAllCredentials("thor1owner"); err != nil || n != 1 {
 		t.Fatalf("revoke all: %d %v", n, err)
 	}
-	if list, _ := db.Credentials("thor1owner"); len(list) != 0 {
-		t.Fatalf("left: %+v", list)
+	if list, err := db.Credentials("thor1owner"); err != nil || len(list) != 0 {
+		t.Fatalf("left: %+v, %v", list, err)
 	}
 }

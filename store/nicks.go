@@ -18,7 +18,7 @@ func (db *DB) ClaimNick(folded, account string) error {
 	if err := checkKey("account name", account); err != nil {
 		return err
 	}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		nb, err := bucket(tx, bucketNicks)
 		if err != nil {
 			return err
@@ -80,7 +80,7 @@ func (db *DB) ReleaseNick(folded, account string) error {
 	if err := checkKey("account name", account); err != nil {
 		return err
 	}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		nb, err := bucket(tx, bucketNicks)
 		if err != nil {
 			return err

@@ -60,6 +60,12 @@ type Options struct {
 
 	// Logger receives operational messages (never record contents). Default: discard.
 	Logger *slog.Logger
+
+	// CommitObserver, when set, is called after every read-write
+	// transaction with how long it took (waiting for a shared Batch commit,
+	// the commit and its fsync included). It must be fast and safe for
+	// concurrent use.
+	CommitObserver func(time.Duration)
 }
 
 func (o Options) withDefaults() Options {

@@ -47,6 +47,14 @@ var migrations = []migration{
 		}
 		return nil
 	}},
+	{name: "linked keys", fn: func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketKeyAccounts, bucketAcctKeys} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	}},
 }
 
 // SchemaVersion is the schema version this binary writes.
@@ -108,7 +116,7 @@ func (db *DB) migrate(migs []migration) error {
 	}
 	for v := cur; v < known; v++ {
 		m := migs[v]
-		err := db.bolt.Update(func(tx *bolt.Tx) error {
+		err := db.update(func(tx *bolt.Tx) error {
 			got, err := readSchema(tx)
 			if err != nil {
 				return err

@@ -75,7 +75,7 @@ func (db *DB) checkContent() (err error) {
 		if err != nil {
 			return err
 		}
-		return creds.ForEach(func(k, v []byte) error {
+		if err := creds.ForEach(func(k, v []byte) error {
 			c, err := decodeCred(k, v)
 			if err != nil {
 				return err
@@ -84,6 +84,9 @@ func (db *DB) checkContent() (err error) {
 				return corruptf("credential %q belongs to an unknown account", k)
 			}
 			return nil
-		})
+		}); err != nil {
+			return err
+		}
+		return checkKeyLinks(tx)
 	})
 }

@@ -137,6 +137,7 @@ func (s *Service) superviseControl(ctx context.Context, network, addr string, se
 			s.log.Info("onion service removed: control connection closed")
 			return
 		}
+		s.noteDown()
 		delay := minBackoff
 		s.log.Error("tor control connection lost; reconnecting", "err", err.Error(), "retry_in", delay.String())
 		for {

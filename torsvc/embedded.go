@@ -236,6 +236,7 @@ func (s *Service) superviseEmbedded(ctx context.Context, e *embedded, p *torProc
 			return
 		}
 		// The control connection broke: tor died (or hung, then stop it).
+		s.noteDown()
 		t := time.NewTimer(5 * time.Second)
 		select {
 		case <-p.exited:

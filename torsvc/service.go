@@ -35,6 +35,8 @@ type Service struct {
 	exportCID bool
 	pid       int
 
+	health health
+
 	// used only by the goroutine that reads events
 	lastProgress string
 	uploads      int
@@ -68,6 +70,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) 
 		published: make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	s.health.h.Bootstrap = -1
 	s.log = log.With("component", "tor", "onion", s.OnionAddress())
 	runCtx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
@@ -169,6 +172,7 @@ func (s *Service) handleEvent(code control.EventCode, data string) {
 		}
 		switch ev.Action {
 		case "UPLOADED":
+			s.noteUpload()
 			s.uploads++
 			if s.uploads == 1 {
 				s.log.Info("onion service descriptor published", "tor_pid", s.TorPID())
@@ -186,6 +190,7 @@ func (s *Service) handleEvent(code control.EventCode, data string) {
 // out HOSTADDR and HOSTID (the guard a warning is about).
 func (s *Service) logBootstrap(severity string, kv map[string]string) {
 	progress := kv["PROGRESS"]
+	s.noteBootstrap(progress)
 	if severity == "WARN" || severity == "ERR" {
 		s.log.Warn("tor bootstrap problem", "progress", progress, "warning", kv["WARNING"],
 			"reason", kv["REASON"], "recommendation", kv["RECOMMENDATION"])
@@ -202,6 +207,7 @@ func (s *Service) logBootstrap(severity string, kv map[string]string) {
 // phase and subscribes to events.
 func (s *Service) beginSession(sess *session) error {
 	s.lastProgress, s.uploads = "", 0
+	s.noteUp()
 	if v, err := sess.getInfo("status/bootstrap-phase"); err == nil {
 		s.handleEvent(control.EventCodeStatusClient, v)
 	}

@@ -210,6 +210,9 @@ func TestRunLoginAgainstAccountsServer(t *testing.T) {
 	if n, err := db.CountAccounts(); err != nil || n != 4 {
 		t.Fatalf("accounts: %d, %v", n, err)
 	}
+	if _, ok := rep.Pass["login_first_time"]; !ok || !strings.Contains(out, "first-time logins/s target >= 500 ") {
+		t.Fatalf("no first-time verdict:\n%s", out)
+	}
 	if _, ok := rep.Pass["login"]; !ok || !strings.Contains(out, "returning logins/s target >= 5000") {
 		t.Fatalf("no verdict:\n%s", out)
 	}

@@ -6,18 +6,20 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/thorchat/thorchat/accounts"
 	"github.com/thorchat/thorchat/config"
+	"github.com/thorchat/thorchat/ircd"
 	"github.com/thorchat/thorchat/store"
 )
 
 // openStore opens the database, creating its directory.
-func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*store.DB, error) {
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, commits func(time.Duration)) (*store.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("store.path: %w", err)
 	}
-	db, err := store.Open(ctx, cfg.Store.Path, store.Options{Logger: log})
+	db, err := store.Open(ctx, cfg.Store.Path, store.Options{Logger: log, CommitObserver: commits})
 	if err != nil {
 		return nil, fmt.Errorf("store.path %s: %w", cfg.Store.Path, err)
 	}
@@ -32,10 +34,13 @@ func policyConfig(cfg *config.Config) accounts.PolicyConfig {
 		Staff:         cfg.Staff.Accounts,
 		Opers:         cfg.Opers.Accounts,
 		OperPasswords: cfg.Opers.Passwords,
+		OperClasses:   cfg.Opers.OperClasses,
 	}
 }
 
-func newAccounts(cfg *config.Config, db *store.DB, log *slog.Logger) (*accounts.Service, error) {
+// newAccounts returns the host side of the IRC server's seam; obs receives
+// the IRC server's counts (metrics).
+func newAccounts(cfg *config.Config, db *store.DB, obs ircd.Observer, log *slog.Logger) (*accounts.Service, error) {
 	pol, err := accounts.LoadPolicy(policyConfig(cfg))
 	if err != nil {
 		return nil, err
@@ -53,7 +58,15 @@ func newAccounts(cfg *config.Config, db *store.DB, log *slog.Logger) (*accounts.
 		LoginBurst: cfg.Accounts.LoginBurst,
 		KeyCache:   keyCache,
 		Reload:     func() (accounts.Policy, error) { return reloadPolicy(cfg.Path, log) },
-		Logger:     log,
+		// per minute in the configuration, per second here
+		CreateRate:   cfg.Accounts.CreateRate / 60,
+		CreateBurst:  cfg.Accounts.CreateBurst,
+		ExpireUnused: cfg.Accounts.ExpireUnused.Duration,
+		OperRate:     cfg.Opers.OperRate / 60,
+		OperBurst:    cfg.Opers.OperBurst,
+		OperSlots:    cfg.Opers.OperSlots,
+		Observer:     obs,
+		Logger:       log,
 	})
 }
 

@@ -52,13 +52,17 @@ func backup(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("thorchatd backup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "config.toml", "configuration file")
-	out := fs.String("out", "", "where to write the backup (a bbolt file)")
+	out := fs.String("out", "", "where to write the backup (a bbolt file; must not exist unless -force)")
+	force := fs.Bool("force", false, "replace -out if it exists")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
 	if *out == "" {
-		fmt.Fprintln(stderr, "usage: thorchatd backup -config FILE -out PATH")
+		fmt.Fprintln(stderr, "usage: thorchatd backup -config FILE -out PATH [-force]")
 		return errUsage
+	}
+	if _, err := os.Lstat(*out); err == nil && !*force {
+		return fmt.Errorf("backup: %s exists; pass -force to replace it", *out)
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
@@ -93,11 +97,28 @@ func backup(args []string, stdout, stderr io.Writer) error {
 	}
 	n, _ := db.CountAccounts()
 	db.Close()
-	if err := os.Rename(tmp.Name(), *out); err != nil {
+	if err := placeBackup(tmp.Name(), *out, *force); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
+	recordBackup(cfg, *out, time.Now(), stderr)
 	fmt.Fprintf(stdout, "backup written to %s (%d accounts)\n", *out, n)
 	return nil
+}
+
+// placeBackup moves the finished copy to out. Without force it links
+// instead of renaming, which fails if out appeared meanwhile, so an
+// existing file is never replaced.
+func placeBackup(tmp, out string, force bool) error {
+	if force {
+		return os.Rename(tmp, out)
+	}
+	if err := os.Link(tmp, out); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%s exists; pass -force to replace it", out)
+		}
+		return err
+	}
+	return os.Remove(tmp)
 }
 
 // dump implements `thorchatd dump -config FILE`: accounts and channels as

@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -116,16 +119,17 @@ func TestBackupAndDump(t *testing.T) {
 	}
 
 	// a backup taken while a client keeps changing the channel is
-	// consistent and holds at least what was acknowledged before it
+	// consistent (it opens with full verification) and holds at least
+	// what was acknowledged before it: topic "busy K" with K at least the
+	// last acknowledged number when the backup started, and at most the
+	// last one sent
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
-	acked := make(chan int, 1)
+	var sent, acked atomic.Int64
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		n := 0
-		defer func() { acked <- n }()
-		for i := 1; ; i++ {
+		for i := int64(1); ; i++ {
 			select {
 			case <-stop:
 				return
@@ -134,6 +138,7 @@ func TestBackupAndDump(t *testing.T) {
 			if a.trySend(fmt.Sprintf("TOPIC #data :busy %d", i)) != nil {
 				return
 			}
+			sent.Store(i)
 			for {
 				m, err := a.next(waitFor)
 				if err != nil {
@@ -143,10 +148,18 @@ func TestBackupAndDump(t *testing.T) {
 					break
 				}
 			}
-			n = i
+			acked.Store(i)
 		}
 	}()
-	time.Sleep(20 * time.Millisecond)
+	const minAcked = 3 // acknowledged before the backup starts
+	for deadline := time.Now().Add(waitFor); acked.Load() < minAcked; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("%d topic changes acknowledged within %s, want %d", acked.Load(), waitFor, minAcked)
+		}
+	}
+	before := acked.Load()
 	busy := filepath.Join(out, "busy.db")
 	code, _, errOut = runCmd(t, "backup", "-config", cfgPath, "-out", busy)
 	close(stop)
@@ -155,10 +168,12 @@ func TestBackupAndDump(t *testing.T) {
 		t.Fatalf("backup during writes: exit %d: %s", code, errOut)
 	}
 	doc, _ := parseDump(t, dumpFile(t, busy))
-	if rec, _ := dumpChannel(doc, "#data"); !strings.HasPrefix(rec.Topic, "busy ") {
-		t.Fatalf("backup during writes: topic %q", rec.Topic)
+	rec, _ := dumpChannel(doc, "#data")
+	k, err := strconv.ParseInt(strings.TrimPrefix(rec.Topic, "busy "), 10, 64)
+	if err != nil || k < before || k > sent.Load() {
+		t.Fatalf("backup during writes: topic %q; %d were acknowledged before the backup started, %d sent in all", rec.Topic, before, sent.Load())
 	}
-	t.Logf("backup taken while %d topic changes were acknowledged", <-acked)
+	t.Logf("backup taken after %d topic changes were acknowledged holds change %d (%d acknowledged by the end)", before, k, acked.Load())
 	a.expectSelfEcho("TOPIC #data :last topic")
 	d.stop()
 
@@ -197,10 +212,18 @@ func TestBackupAndDump(t *testing.T) {
 }
 
 // TestBackupUsage: missing flags are usage errors (exit 2), and a bad
-// output directory fails without leaving files behind.
+// output path fails without leaving files behind: no temporary
+// ".backup-*" file anywhere under the data directory, nothing new in an
+// output directory.
 func TestBackupUsage(t *testing.T) {
 	tc := newTestConfig(t)
 	cfgPath := tc.write(t)
+	// an output path that is a non-empty directory: the copy is made in
+	// its parent, then cannot be renamed over it
+	outDir := filepath.Join(tc.Dir, "out")
+	if err := os.MkdirAll(filepath.Join(outDir, "x.db", "keep"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -211,12 +234,24 @@ func TestBackupUsage(t *testing.T) {
 		{"unknown flag", []string{"dump", "-config", cfgPath, "-x"}, 2, "flag provided but not defined"},
 		{"missing config", []string{"dump", "-config", filepath.Join(tc.Dir, "nope.toml")}, 1, "nope.toml"},
 		{"output directory missing", []string{"backup", "-config", cfgPath, "-out", filepath.Join(tc.Dir, "no", "such", "dir", "x.db")}, 1, "backup"},
+		{"output is a directory", []string{"backup", "-config", cfgPath, "-out", filepath.Join(outDir, "x.db")}, 1, "backup"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, errOut := runCmd(t, c.args...)
 			if code != c.code || !strings.Contains(errOut, c.want) {
 				t.Fatalf("exit %d, stderr %q; want %d and %q", code, errOut, c.code, c.want)
+			}
+			if err := filepath.WalkDir(tc.Dir, func(p string, e os.DirEntry, err error) error {
+				if err == nil && strings.HasPrefix(e.Name(), ".backup-") {
+					t.Errorf("left behind: %s", p)
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if left, err := os.ReadDir(outDir); err != nil || len(left) != 1 || left[0].Name() != "x.db" {
+				t.Errorf("output directory holds %v, %v; want only x.db", left, err)
 			}
 		})
 	}

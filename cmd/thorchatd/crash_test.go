@@ -162,13 +162,19 @@ type step struct {
 	notice string // acknowledged by a ChanServ notice with this text, not an echo
 }
 
+// crashMinAcks is how many changes each founder must see acknowledged in
+// every iteration before the random wait that ends in the kill: every kill
+// lands mid-workload, never on a daemon that stopped serving.
+const crashMinAcks = 3
+
 // crashWorker is one founder changing its channels through one connection.
 type crashWorker struct {
-	nick  string
-	key   *testKey
-	chans []*chanModel
-	seq   int
-	acks  int
+	nick    string
+	key     *testKey
+	chans   []*chanModel
+	seq     int
+	acks    int           // acknowledged in this iteration
+	reached chan struct{} // closed when acks reaches crashMinAcks
 }
 
 // next picks a random change to a registered channel.
@@ -262,7 +268,9 @@ func (w *crashWorker) stream(c *ircClient, pending []step, rng *rand.Rand) error
 		}
 		inflight = inflight[1:]
 		st.ch.acked = len(st.ch.history) - 1 - countFor(inflight, st.ch)
-		w.acks++
+		if w.acks++; w.acks == crashMinAcks {
+			close(w.reached)
+		}
 	}
 }
 
@@ -333,6 +341,8 @@ func verify(t *testing.T, dbPath string, workers []*crashWorker) {
 // killed with SIGKILL at a random moment. After each kill the file must
 // open cleanly and hold every change a client saw acknowledged (its
 // MODE/TOPIC echo, or ChanServ's notice), and nothing that was never sent.
+// Each kill comes after every founder saw crashMinAcks acknowledgements,
+// and the daemon must have ended by that SIGKILL, not on its own.
 // THORCHAT_CRASH_ITERATIONS sets the number of kills (default 5).
 func TestCrashKeepsAcknowledgedChanges(t *testing.T) {
 	iterations := crashIterations(t)
@@ -349,7 +359,10 @@ func TestCrashKeepsAcknowledgedChanges(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make(chan error, len(workers))
 		started := make(chan struct{}, len(workers))
+		ended := make([]chan struct{}, len(workers))
 		for wi, w := range workers {
+			w.reached = make(chan struct{})
+			ended[wi] = make(chan struct{})
 			wrng := rand.New(rand.NewPCG(rng.Uint64(), uint64(wi)))
 			c, err := tryDial(tc.addr(), w.nick, w.key)
 			if err != nil {
@@ -376,6 +389,7 @@ func TestCrashKeepsAcknowledgedChanges(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				defer close(ended[wi])
 				defer c.conn.Close()
 				started <- struct{}{}
 				if err := w.stream(c, first, wrng); err != nil {
@@ -386,6 +400,20 @@ func TestCrashKeepsAcknowledgedChanges(t *testing.T) {
 		for range workers {
 			<-started
 		}
+		deadline := time.After(30 * time.Second)
+		for wi, w := range workers {
+			select {
+			case <-w.reached:
+			case <-ended[wi]:
+				child.kill()
+				wg.Wait()
+				close(errs)
+				t.Fatalf("iteration %d: %s's connection ended before %d acknowledgements (%v; daemon %v)\n%s",
+					it, w.nick, crashMinAcks, <-errs, child.cmd.ProcessState, tailFile(logPath))
+			case <-deadline:
+				t.Fatalf("iteration %d: %s saw fewer than %d acknowledgements within 30s\n%s", it, w.nick, crashMinAcks, tailFile(logPath))
+			}
+		}
 		time.Sleep(time.Duration(20+rng.IntN(280)) * time.Millisecond)
 		child.kill()
 		wg.Wait()
@@ -393,7 +421,13 @@ func TestCrashKeepsAcknowledgedChanges(t *testing.T) {
 		for err := range errs {
 			t.Fatalf("iteration %d: %v\n%s", it, err, tailFile(logPath))
 		}
+		if ws, ok := child.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Fatalf("iteration %d: daemon ended with %v, not by the SIGKILL\n%s", it, child.cmd.ProcessState, tailFile(logPath))
+		}
 		for _, w := range workers {
+			if w.acks < crashMinAcks {
+				t.Fatalf("iteration %d: %s saw %d acknowledgements, want at least %d", it, w.nick, w.acks, crashMinAcks)
+			}
 			totalAcks += w.acks
 			w.acks = 0
 		}

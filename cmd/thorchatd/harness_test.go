@@ -74,6 +74,7 @@ type testConfig struct {
 	Port     int
 	Opers    []string // accounts with IRC operator privileges
 	Channels []config.Channel
+	ChanServ string // lines of the [chanserv] table; default: no minimum account age
 	Extra    string // appended verbatim
 }
 
@@ -95,6 +96,11 @@ func (tc testConfig) write(t testing.TB) string {
 		}
 		b.WriteString("]\n")
 	}
+	chanServ := tc.ChanServ
+	if chanServ == "" {
+		chanServ = "min_account_age = \"0s\"\n"
+	}
+	b.WriteString("[chanserv]\n" + chanServ)
 	for _, ch := range tc.Channels {
 		fmt.Fprintf(&b, "[[channel]]\nname = %q\ntopic = %q\nmodes = %q\n", ch.Name, ch.Topic, ch.Modes)
 		if ch.Speak != "" {

@@ -4,9 +4,11 @@
 //	thorchatd -config FILE            run the daemon
 //	thorchatd -config FILE -check     validate the configuration and exit
 //	thorchatd onion -config FILE      print the onion address (no tor started)
-//	thorchatd backup -config FILE -out PATH
+//	thorchatd backup -config FILE -out PATH [-force]
 //	                                  consistent hot copy of the database
 //	thorchatd dump -config FILE       accounts and channels as JSON
+//	thorchatd status -config FILE     the running daemon's health summary;
+//	                                  exit status 1 when it is unhealthy
 //	thorchatd mkpasswd < FILE         bcrypt hash for [opers.passwords]
 //	thorchatd import-nodes [-config FILE] [-out FILE] NODES.json
 //	                                  write the operator allowlist from a
@@ -87,6 +89,8 @@ func subcommand(name string, args []string, stdout, stderr io.Writer) int {
 		err = printOnion(args, stdout, stderr)
 	case "import-nodes":
 		err = importNodes(args, stdout, stderr)
+	case "status":
+		err = status(args, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "thorchatd: unknown command %q\n", name)
 		return 2

@@ -17,6 +17,8 @@ import (
 	"github.com/thorchat/thorchat/admin"
 	"github.com/thorchat/thorchat/config"
 	"github.com/thorchat/thorchat/ircd"
+	"github.com/thorchat/thorchat/metrics"
+	"github.com/thorchat/thorchat/torsvc"
 )
 
 // serve runs the daemon until ctx is cancelled.
@@ -25,11 +27,26 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	db, err := openStore(ctx, cfg, log)
+	if err := prepareDataDir(cfg.Server.DataDir, log); err != nil {
+		return err
+	}
+	var srv *ircd.Server // set before the metrics are served
+	met := metrics.New(metrics.Sources{
+		Snapshot:  func(ctx context.Context) (ircd.Snapshot, error) { return srv.Snapshot(ctx) },
+		StoreSize: storeSize(cfg.Store.Path),
+	})
+	db, err := openStore(ctx, cfg, log, met.ObserveCommit)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	// every start-up step that fails stops the daemon with its reason:
+	// without the admin socket, backups could not reach it
+	adminLn, err := admin.Listen(adminSocket(cfg))
+	if err != nil {
+		return err
+	}
+	src := &daemonSource{storeSource: storeSource{db}, cfg: cfg, started: time.Now()}
 	adminCtx, stopAdmin := context.WithCancel(context.Background())
 	adminDone := make(chan struct{})
 	// the admin socket is closed before serve returns: a backup run right
@@ -37,14 +54,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	defer func() { stopAdmin(); <-adminDone }()
 	go func() {
 		defer close(adminDone)
-		if err := admin.Serve(adminCtx, adminSocket(cfg), storeSource{db}, log); err != nil {
+		if err := admin.Serve(adminCtx, adminLn, src, log); err != nil {
 			log.Error("admin socket", "err", err)
 		}
 	}()
-	acc, err := newAccounts(cfg, db, log)
+	acc, err := newAccounts(cfg, db, met, log)
 	if err != nil {
 		return err
 	}
+	met.Mechanisms(acc.Mechanisms())
 	icfg := ircd.Config{
 		Name:        cfg.Server.Name,
 		Network:     cfg.Server.Network,
@@ -67,20 +85,30 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			Timeout:     cfg.Accounts.SASLTimeout.Duration,
 			MaxFailures: cfg.Accounts.SASLFailures,
 		},
+		Whowas: ircd.WhowasOptions{Len: cfg.Whowas.Length, TTL: cfg.Whowas.TTL.Duration},
+		Registration: ircd.RegistrationOptions{
+			MaxPerAccount: cfg.ChanServ.MaxPerAccount,
+			MinAccountAge: cfg.ChanServ.MinAccountAge.Duration,
+			MaxRegistered: cfg.ChanServ.MaxRegistered,
+		},
 	}
 	for _, ch := range cfg.Channels {
 		icfg.Channels = append(icfg.Channels, ircd.ChannelSpec{
 			Name: ch.Name, Topic: ch.Topic, Modes: ch.Modes, SpeakOperators: ch.Speak == "operators",
 		})
 	}
-	srv, err := ircd.New(icfg)
+	srv, err = ircd.New(icfg)
 	if err != nil {
 		return fmt.Errorf("start IRC server: %w", err)
 	}
+	src.srv.Store(srv)
 	runCtx, cancelRun := context.WithCancel(context.Background())
 	defer cancelRun()
 	runDone := make(chan struct{})
 	go func() { srv.Run(runCtx); close(runDone) }()
+	expiryDone := make(chan struct{})
+	go func() { acc.RunExpiry(runCtx); close(expiryDone) }()
+	defer func() { cancelRun(); <-expiryDone }()
 
 	var wg sync.WaitGroup
 	serveOn := func(ln net.Listener, id ircd.Listener) {
@@ -121,6 +149,19 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		}
 		defer on.svc.Close()
 		serveOn(on.ln, on.id)
+		src.onion.Store(on)
+		met.SetTor(func() (torsvc.Health, bool) { return on.svc.Health(), true })
+	}
+	if cfg.Metrics.Enabled {
+		metCtx, stopMetrics := context.WithCancel(context.Background())
+		metDone := make(chan struct{})
+		defer func() { stopMetrics(); <-metDone }()
+		go func() {
+			defer close(metDone)
+			if err := metrics.Serve(metCtx, met, cfg.Metrics.Socket, cfg.Metrics.DevTCP, log); err != nil {
+				log.Error("metrics socket", "err", err)
+			}
+		}()
 	}
 	if devListeners > 0 {
 		log.Warn("non-onion listeners are on: use them for development and tests only", "count", devListeners)

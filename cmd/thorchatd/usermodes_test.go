@@ -5,11 +5,15 @@ import (
 	"testing"
 
 	"gopkg.in/irc.v4"
+
+	"github.com/thorchat/thorchat/store"
 )
 
 // TestUserModesKept: the user modes an account sets (not +o, not a guest's)
 // are stored and come back at its next login, through a restart: after
 // the MOTD for a login during registration, at once for a login after it.
+// A guest's modes are kept nowhere: the store holds no record for it, and
+// a guest of the same nick after the restart starts with none.
 func TestUserModesKept(t *testing.T) {
 	alice, bob := newKey(t), newKey(t)
 	tc := newTestConfig(t)
@@ -23,9 +27,29 @@ func TestUserModesKept(t *testing.T) {
 	a.send("MODE alice -gw")
 	a.expect("MODE", func(m *irc.Message) bool { return m.Name == "alice" && m.Param(1) == "-gw" })
 	g := dial(t, d1.addr, "guest", nil) // a guest's modes are not kept anywhere
-	g.send("MODE guest +R")
-	g.expect("MODE", nil)
+	g.expect("376", nil)
+	g.send("MODE guest +Rw")
+	g.expect("MODE", func(m *irc.Message) bool { return m.Name == "guest" && m.Param(1) == "+Rw" })
+	g.send("MODE guest")
+	if m := g.expect("221", nil); m.Param(1) != "+Rw" {
+		t.Fatalf("the guest's modes before the restart: %v", m)
+	}
 	d1.stop()
+	// on disk: alice alone, with her modes
+	db, err := store.Open(t.Context(), tc.dbPath(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := db.CountAccounts()
+	if err != nil || n != 1 {
+		t.Fatalf("%d accounts stored (%v), want alice's alone", n, err)
+	}
+	if acct, err := db.GetAccount(alice.account); err != nil || acct.UModes != "iRT" {
+		t.Fatalf("alice's stored modes: %+v, %v", acct, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	d2 := startDaemon(t, cfgPath)
 	a2 := dial(t, d2.addr, "alice", alice)
@@ -51,5 +75,11 @@ func TestUserModesKept(t *testing.T) {
 	c.send("MODE carol")
 	if m := c.expect("221", nil); m.Param(1) != "+" {
 		t.Fatalf("another account's modes: %v", m)
+	}
+	g2 := dial(t, d2.addr, "guest", nil)
+	g2.expect("376", nil)
+	g2.send("MODE guest")
+	if m := g2.expect("221", nil); m.Param(1) != "+" {
+		t.Fatalf("a guest's modes after the restart: %v", m)
 	}
 }
