@@ -8,7 +8,7 @@ GOFLAGS_T ?= -race -count=1 -timeout 20m
 # go command fetches that toolchain through the module proxy when it is missing.
 export GOTOOLCHAIN := auto
 
-.PHONY: all build test vet fmt-check run demo bench fuzz clean ensure-tor go-chat load
+.PHONY: all build test vet fmt-check cross run demo bench fuzz clean ensure-tor go-chat load
 
 all: build
 
@@ -23,8 +23,19 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# The README's test command: vet, gofmt and every test with the race detector.
-test: vet fmt-check
+# The IRC core (ircd and the packages it imports) builds, tests included, on
+# every OS Go supports for servers; vet type-checks without running anything.
+CROSS_OS := linux/amd64 freebsd/amd64 openbsd/amd64 netbsd/amd64 darwin/arm64 \
+	dragonfly/amd64 illumos/amd64 solaris/amd64 aix/ppc64 windows/amd64
+cross:
+	@for p in $(CROSS_OS); do \
+	  echo "vet ./ircd/ on $$p"; \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) vet ./ircd/ ./proxyproto/ ./record/ ./sasl/framing/ || exit 1; \
+	done
+
+# The README's test command: vet, gofmt, the cross-builds and every test with
+# the race detector.
+test: vet fmt-check cross
 	$(GO) test $(GOFLAGS_T) $(PKGS)
 
 # tor is needed for the onion service: install it when we can, else say how.

@@ -1,11 +1,12 @@
-// Package accounts joins the pieces of pubkey identity for the IRC server:
-// it implements ircd.Authenticator with the SASL mechanisms of package sasl,
-// the account store of package store, and the node-operator allowlist of
-// package identity.
+// Package accounts is the host side of ircd's seam: Service implements
+// ircd.Backend, the one interface through which the IRC state machine
+// reaches everything outside it. It joins the SASL mechanisms of package
+// sasl, the bbolt store of package store (accounts, nick claims, device
+// credentials, accept lists, kept user modes, registered channels) and the
+// node-operator allowlist of package identity.
 package accounts
 
 import (
-	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,16 +22,6 @@ import (
 	"github.com/thorchat/thorchat/sasl"
 	"github.com/thorchat/thorchat/store"
 )
-
-// Store is the part of the database this package needs.
-type Store interface {
-	LoginAccountIf(pub33 []byte, name string, now time.Time, mayCreate func() error) (store.Account, bool, error)
-	ExpireAccounts(before time.Time, after string, max int, keep func(name string) bool) (int, string, error)
-	SetAccountFlags(name string, set, clear uint32) (store.Account, error)
-	NickOwner(folded string) (string, bool, error)
-	ClaimNick(folded, account string) error
-	ReleaseNick(folded, account string) error
-}
 
 // Policy says who is tagged and privileged. It is replaced as a whole on
 // reload (SIGHUP).
@@ -49,7 +40,7 @@ type Policy struct {
 // Config configures a Service.
 type Config struct {
 	HRP         string // account bech32 prefix, "thor"
-	Store       Store
+	Store       *store.DB
 	Policy      Policy
 	RequireSASL bool
 	// LoginRate and LoginBurst bound signature verifications server-wide.
@@ -82,22 +73,29 @@ type Config struct {
 	// KeyCache is how many parsed public keys of recent logins are kept
 	// in memory (0: DefaultKeyCache; negative: none); see keyCache.
 	KeyCache int
+	// Reload re-reads the policy (REHASH); nil turns REHASH off.
+	Reload func() (Policy, error)
+	// Observer receives the IRC server's counts (metrics); nil: none. The
+	// service only hands it to ircd (Backend.Observer).
+	Observer ircd.Observer
 	Logger   *slog.Logger
 	Now      func() time.Time
 }
 
-// Service implements ircd.Authenticator.
+// Service implements ircd.Backend.
 type Service struct {
 	cfg     Config
 	policy  atomic.Pointer[Policy]
 	limiter *rate.Limiter
 	create  *rate.Limiter // nil: account creation is not rate limited
 	keys    *keyCache
+	nicks   nickTable
+	links   linkTable
 	oper    *operGate
 	log     *slog.Logger
 }
 
-var _ ircd.Authenticator = (*Service)(nil)
+var _ ircd.Backend = (*Service)(nil)
 
 // New returns a Service.
 func New(cfg Config) (*Service, error) {
@@ -136,6 +134,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.CreateRate > 0 {
 		s.create = rate.NewLimiter(rate.Limit(cfg.CreateRate), max(cfg.CreateBurst, 1))
 	}
+	if err := s.nicks.load(cfg.Store); err != nil {
+		return nil, err
+	}
+	if err := s.links.load(cfg.Store, cfg.HRP); err != nil {
+		return nil, err
+	}
 	s.SetPolicy(cfg.Policy)
 	return s, nil
 }
@@ -147,45 +151,50 @@ func (s *Service) SetPolicy(p Policy) {
 	s.policy.Store(&p)
 }
 
-// Mechanisms implements ircd.Authenticator.
-func (s *Service) Mechanisms() []string {
-	if _, ok := s.cfg.Store.(CredStore); ok {
-		return []string{sasl.MechSecp256k1, MechECDSA, sasl.MechPlain}
+// Features implements ircd.Backend: everything, REHASH when a Reload is
+// configured.
+func (s *Service) Features() ircd.Features {
+	f := ircd.FeatureAccounts | ircd.FeatureCredentials | ircd.FeatureOpers | ircd.FeatureChannels | ircd.FeatureKeyLinks
+	if s.cfg.Reload != nil {
+		f |= ircd.FeatureRehash
 	}
-	return []string{sasl.MechSecp256k1}
+	return f
 }
 
-// RequireLogin implements ircd.Authenticator.
+// Rehash implements ircd.Backend: the policy is read again.
+func (s *Service) Rehash() error {
+	if s.cfg.Reload == nil {
+		return ircd.ErrNotEnabled
+	}
+	p, err := s.cfg.Reload()
+	if err != nil {
+		return err
+	}
+	s.SetPolicy(p)
+	return nil
+}
+
+// Mechanisms implements ircd.Backend.
+func (s *Service) Mechanisms() []string {
+	return []string{sasl.MechSecp256k1, MechECDSA, sasl.MechPlain}
+}
+
+// RequireLogin implements ircd.Backend.
 func (s *Service) RequireLogin() bool { return s.cfg.RequireSASL }
 
-// ISupport implements ircd.Authenticator.
-func (s *Service) ISupport() []string { return nil }
+// Observer implements ircd.Backend: Config.Observer, or none.
+func (s *Service) Observer() ircd.Observer { return s.cfg.Observer }
 
-// NickOwner implements ircd.Authenticator.
-func (s *Service) NickOwner(folded string) (string, bool) {
-	acct, ok, err := s.cfg.Store.NickOwner(folded)
-	if err != nil {
-		s.log.Error("nick owner lookup", "err", err)
+// ParseAccount implements ircd.Backend: a valid bech32 address of the
+// configured prefix with a 20-byte payload, in lower case. The prefix is
+// checked first so that ordinary nicks cost no bech32 decoding.
+func (s *Service) ParseAccount(arg string) (string, bool) {
+	prefix := s.cfg.HRP + "1"
+	if len(arg) <= len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
 		return "", false
 	}
-	return acct, ok
-}
-
-// ClaimNick implements ircd.Authenticator.
-func (s *Service) ClaimNick(folded, account string) error {
-	err := s.cfg.Store.ClaimNick(folded, account)
-	switch {
-	case errors.Is(err, store.ErrNickTaken):
-		return fmt.Errorf("claim: %w", ircd.ErrNickTaken)
-	case errors.Is(err, store.ErrTooManyNicks):
-		return userErr{"your account already claims the most nicks allowed; release one first"}
-	}
-	return err
-}
-
-// ReleaseNick implements ircd.Authenticator.
-func (s *Service) ReleaseNick(folded, account string) error {
-	return s.cfg.Store.ReleaseNick(folded, account)
+	acct, err := identity.ParseAccount(s.cfg.HRP, arg)
+	return acct, err == nil
 }
 
 type userErr struct{ msg string }
@@ -193,7 +202,7 @@ type userErr struct{ msg string }
 func (e userErr) Error() string       { return e.msg }
 func (e userErr) UserMessage() string { return e.msg }
 
-// Classify implements ircd.Authenticator: the tag, privileges and cloak of
+// Classify implements ircd.Backend: the tag, privileges and cloak of
 // an account under the current policy.
 func (s *Service) Classify(account string) ircd.Login {
 	p := s.policy.Load()
@@ -212,7 +221,7 @@ func (s *Service) Classify(account string) ircd.Login {
 	return l
 }
 
-// Start implements ircd.Authenticator.
+// Start implements ircd.Backend.
 func (s *Service) Start(mech string, l ircd.Listener, current string) (ircd.SASLSession, bool) {
 	switch mech {
 	case sasl.MechSecp256k1:
@@ -222,13 +231,9 @@ func (s *Service) Start(mech string, l ircd.Listener, current string) (ircd.SASL
 			srv.SetKeyParser(s.keys.parse)
 		}
 		return &secpSession{svc: s, srv: srv, current: current}, true
-	case MechECDSA, sasl.MechPlain:
-		if _, ok := s.cfg.Store.(CredStore); !ok {
-			return nil, false
-		}
-		if mech == MechECDSA {
-			return &ecdsaSession{svc: s}, true
-		}
+	case MechECDSA:
+		return &ecdsaSession{svc: s}, true
+	case sasl.MechPlain:
 		return &plainSession{svc: s}, true
 	}
 	return nil, false
@@ -238,22 +243,17 @@ type secpSession struct {
 	svc     *Service
 	srv     *sasl.Secp256k1Server
 	current string // the account the connection is logged in as, or ""
-	steps   int
 }
 
 // Step runs off the IRC processing goroutine: the signature check and the
 // account write happen here.
 func (x *secpSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 	s := x.svc
-	x.steps++
-	if x.steps == 2 {
+	if x.srv.WantsSignature() {
 		// the signature check is the expensive step: wait for the
 		// server-wide login budget
-		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.LoginWait)
-		err := s.limiter.Wait(ctx)
-		cancel()
-		if err != nil {
-			return nil, false, ircd.Login{}, errors.New("login rate limit: try again later")
+		if err := s.waitBudget(); err != nil {
+			return nil, false, ircd.Login{}, err
 		}
 	}
 	ch, done, err := x.srv.Next(resp)
@@ -287,10 +287,10 @@ func (x *secpSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 	if created {
 		s.log.Info("account created")
 	}
-	l := s.Classify(acct.Name)
-	l.Kind = ircd.LoginKey
+	l, err := s.loginOf(acct, ircd.LoginKey)
+	if err != nil {
+		return nil, false, ircd.Login{}, err
+	}
 	l.Key = hex.EncodeToString(pub)
-	l.Modes = acct.UModes
-	l.Created = acct.Created
 	return nil, true, l, nil
 }

@@ -76,7 +76,6 @@ func TestUnusedAccountsExpire(t *testing.T) {
 		acfg: func(c *accounts.Config) {
 			c.ExpireUnused, c.ExpireEvery, c.ExpireBatch = 24*time.Hour, 5*time.Millisecond, 2
 		},
-		keepModes: true,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

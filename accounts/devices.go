@@ -35,17 +35,6 @@ const (
 	dummyTokenHash = "$2a$10$ZBFT6H03z8g9X.G4Vt0RDOlfzi/MBj4vB9KdX0cbYd4ydNn9bM.k6"
 )
 
-// CredStore is the part of the database device credentials need.
-type CredStore interface {
-	GetAccount(name string) (store.Account, error)
-	AddCredential(c store.Credential, max int) error
-	Credentials(account string) ([]store.Credential, error)
-	RevokeCredential(account, label string) error
-	RevokeAllCredentials(account string) (int, error)
-}
-
-var _ ircd.CredentialManager = (*Service)(nil)
-
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 func validLabel(l string) bool {
@@ -94,20 +83,9 @@ func p256Key(compressed []byte) *ecdsa.PublicKey {
 	return &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}
 }
 
-func (s *Service) creds() (CredStore, error) {
-	cs, ok := s.cfg.Store.(CredStore)
-	if !ok {
-		return nil, errors.New("device credentials are not supported by this store")
-	}
-	return cs, nil
-}
-
-// AddDevice implements ircd.CredentialManager.
+// AddDevice implements ircd.Backend.
 func (s *Service) AddDevice(account, label, key string, ttl time.Duration) error {
-	cs, err := s.creds()
-	if err != nil {
-		return err
-	}
+	cs := s.cfg.Store
 	if !validLabel(label) {
 		return userErr{"labels are 1-32 letters, digits, '-', '_' or '.'"}
 	}
@@ -123,13 +101,10 @@ func (s *Service) AddDevice(account, label, key string, ttl time.Duration) error
 	return credErr(cs.AddCredential(c, maxCredentials))
 }
 
-// NewToken implements ircd.CredentialManager: the secret is returned once
+// NewToken implements ircd.Backend: the secret is returned once
 // and only its bcrypt hash is kept.
 func (s *Service) NewToken(account, label string, ttl time.Duration) (string, error) {
-	cs, err := s.creds()
-	if err != nil {
-		return "", err
-	}
+	cs := s.cfg.Store
 	if !validLabel(label) {
 		return "", userErr{"labels are 1-32 letters, digits, '-', '_' or '.'"}
 	}
@@ -158,12 +133,9 @@ func (s *Service) NewToken(account, label string, ttl time.Duration) (string, er
 	return tokenPrefix + tid + "_" + sec, nil
 }
 
-// ListCredentials implements ircd.CredentialManager.
+// ListCredentials implements ircd.Backend.
 func (s *Service) ListCredentials(account string) ([]string, error) {
-	cs, err := s.creds()
-	if err != nil {
-		return nil, err
-	}
+	cs := s.cfg.Store
 	list, err := cs.Credentials(account)
 	if err != nil {
 		return nil, err
@@ -186,13 +158,9 @@ func (s *Service) ListCredentials(account string) ([]string, error) {
 	return out, nil
 }
 
-// RevokeCredential implements ircd.CredentialManager.
+// RevokeCredential implements ircd.Backend.
 func (s *Service) RevokeCredential(account, label string) error {
-	cs, err := s.creds()
-	if err != nil {
-		return err
-	}
-	err = cs.RevokeCredential(account, label)
+	err := s.cfg.Store.RevokeCredential(account, label)
 	if errors.Is(err, store.ErrNotFound) {
 		return userErr{"no credential labelled " + label}
 	}
@@ -223,22 +191,14 @@ func (s *Service) waitBudget() error {
 // account. The IRC server gives such a session no operator privileges:
 // they need the account's own key (ircd.LoginKey).
 func (s *Service) credLogin(account string, kind ircd.LoginKind) (ircd.Login, error) {
-	cs, err := s.creds()
-	if err != nil {
-		return ircd.Login{}, err
-	}
-	acct, err := cs.GetAccount(account)
+	acct, err := s.cfg.Store.GetAccount(account)
 	if err != nil {
 		return ircd.Login{}, fmt.Errorf("unknown account: %w", sasl.ErrMalformed)
 	}
 	if acct.Flags&store.FlagBanned != 0 {
 		return ircd.Login{}, fmt.Errorf("this account is banned from the server: %w", ircd.ErrBanned)
 	}
-	l := s.Classify(account)
-	l.Kind = kind
-	l.Modes = acct.UModes
-	l.Created = acct.Created
-	return l, nil
+	return s.loginOf(acct, kind)
 }
 
 // ecdsaSession is ECDSA-NIST256P-CHALLENGE: the client sends its account
@@ -270,11 +230,7 @@ func (x *ecdsaSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 		if err := s.waitBudget(); err != nil {
 			return nil, false, ircd.Login{}, err
 		}
-		cs, err := s.creds()
-		if err != nil {
-			return nil, false, ircd.Login{}, err
-		}
-		list, err := cs.Credentials(x.account)
+		list, err := s.cfg.Store.Credentials(x.account)
 		if err != nil {
 			return nil, false, ircd.Login{}, fmt.Errorf("%s: %w", MechECDSA, sasl.ErrBadSignature)
 		}
@@ -314,15 +270,11 @@ func (x *plainSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 	if err := s.waitBudget(); err != nil {
 		return nil, false, ircd.Login{}, err
 	}
-	cs, err := s.creds()
-	if err != nil {
-		return nil, false, ircd.Login{}, err
-	}
 	// Exactly one bcrypt compare of tokenCost per attempt, whether the
 	// account, the token ID or an unexpired token exists or not, so the
 	// time taken tells nothing about which IDs are real.
 	hash, found := []byte(dummyTokenHash), false
-	if list, err := cs.Credentials(account); err == nil {
+	if list, err := s.cfg.Store.Credentials(account); err == nil {
 		now := s.cfg.Now()
 		for _, c := range list {
 			if c.Kind == store.CredToken && c.TokenID == tid && !c.Expired(now) {

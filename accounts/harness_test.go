@@ -54,8 +54,6 @@ type envOptions struct {
 	acfg   func(*accounts.Config)
 	icfg   func(*ircd.Config)
 	noSync bool
-	// keepModes stores the user modes accounts keep in the store
-	keepModes bool
 }
 
 // env is a real ircd.Server with a real accounts.Service over a real bbolt
@@ -101,10 +99,7 @@ func startEnv(t testing.TB, o envOptions) *env {
 		MOTD:    []string{"hello"},
 		Clock:   o.clock,
 		Tick:    5 * time.Millisecond,
-		Auth:    svc,
-	}
-	if o.keepModes {
-		icfg.UserModes = db
+		Backend: svc,
 	}
 	if o.icfg != nil {
 		o.icfg(&icfg)

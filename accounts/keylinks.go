@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/thorchat/thorchat/identity"
@@ -19,44 +20,82 @@ import (
 // maxLinkedKeys bounds the keys of one account.
 const maxLinkedKeys = 8
 
-// KeyLinkStore is the part of the database linked keys need.
-type KeyLinkStore interface {
-	LoginKey(pub33 []byte, ownName string, now time.Time, mayCreate func() error) (store.Account, bool, error)
-	AccountKeys(account string) ([]store.KeyLink, error)
-	LinkKey(account string, oldPub, newPub []byte, newName string, max int, now time.Time) error
-	UnlinkKey(account string, pub33, by []byte) error
+// linkTable is the memory copy of the keys of accounts with linked keys,
+// as the account addresses of those keys. Classify runs on ircd's event
+// loop (again at every REHASH and KEY LINK/UNLINK) and asks whether any
+// key of an account is on the operator allowlist, so the answer comes
+// from memory: loaded at start, kept in step by LinkKey and UnlinkKey
+// (the store is this process's alone).
+type linkTable struct {
+	mu    sync.RWMutex
+	addrs map[string][]string // account → addresses of its keys; accounts with links only
 }
 
-var _ ircd.KeyLinker = (*Service)(nil)
-
-// loginKey records a key login: with linked keys, the key logs in to the
-// account it is linked to.
-func (s *Service) loginKey(pub33 []byte, name string, mayCreate func() error) (store.Account, bool, error) {
-	if ks, ok := s.cfg.Store.(KeyLinkStore); ok {
-		return ks.LoginKey(pub33, name, s.cfg.Now(), mayCreate)
+func (t *linkTable) load(db *store.DB, hrp string) error {
+	links, err := db.AllKeyLinks()
+	if err != nil {
+		return fmt.Errorf("accounts: load linked keys: %w", err)
 	}
-	return s.cfg.Store.LoginAccountIf(pub33, name, s.cfg.Now(), mayCreate)
+	addrs := map[string][]string{}
+	for _, l := range links {
+		a, err := identity.AccountAddress(hrp, l.PubKey)
+		if err != nil {
+			return fmt.Errorf("accounts: load linked keys of %q: %w", l.Account, err)
+		}
+		addrs[l.Account] = append(addrs[l.Account], a)
+	}
+	t.mu.Lock()
+	t.addrs = addrs
+	t.mu.Unlock()
+	return nil
+}
+
+// addresses returns the addresses of account's keys; ok is false for an
+// account without linked keys (its one key's address is its name).
+func (t *linkTable) addresses(account string) (addrs []string, ok bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	addrs, ok = t.addrs[account]
+	return addrs, ok
+}
+
+// refreshLinks reads account's keys again after a link or an unlink.
+func (s *Service) refreshLinks(account string) {
+	keys, err := s.cfg.Store.AccountKeys(account)
+	if err != nil {
+		s.log.Error("linked keys: reload an account's keys", "err", err)
+		return
+	}
+	var addrs []string
+	for _, k := range keys {
+		if a, err := identity.AccountAddress(s.cfg.HRP, k.PubKey); err == nil {
+			addrs = append(addrs, a)
+		}
+	}
+	s.links.mu.Lock()
+	defer s.links.mu.Unlock()
+	s.links.addrs[account] = addrs
+}
+
+// loginKey records a key login: a linked key logs in to the account it is
+// linked to.
+func (s *Service) loginKey(pub33 []byte, name string, mayCreate func() error) (store.Account, bool, error) {
+	return s.cfg.Store.LoginKey(pub33, name, s.cfg.Now(), mayCreate)
 }
 
 // isOperator reports whether account is a node operator under p: whether
-// any key that logs in to it is on the allowlist.
+// any key that logs in to it is on the allowlist. It answers from memory
+// (linkTable): ircd calls Classify on its event loop.
 func (s *Service) isOperator(p *Policy, account string) bool {
 	if p.Operators == nil || p.Operators.Len() == 0 {
 		return false
 	}
-	ks, ok := s.cfg.Store.(KeyLinkStore)
-	if !ok {
+	addrs, linked := s.links.addresses(account)
+	if !linked {
 		return p.Operators.Contains(account)
 	}
-	keys, err := ks.AccountKeys(account)
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			s.log.Error("operator check: account keys", "err", err)
-		}
-		return p.Operators.Contains(account)
-	}
-	for _, k := range keys {
-		if addr, err := identity.AccountAddress(s.cfg.HRP, k.PubKey); err == nil && p.Operators.Contains(addr) {
+	for _, a := range addrs {
+		if p.Operators.Contains(a) {
 			return true
 		}
 	}
@@ -89,19 +128,8 @@ func endpointOf(l ircd.Listener) sasl.Endpoint {
 	return sasl.Endpoint{Host: strings.ToLower(l.Host), Port: uint16(l.Port)}
 }
 
-func (s *Service) keyLinkStore() (KeyLinkStore, error) {
-	ks, ok := s.cfg.Store.(KeyLinkStore)
-	if !ok {
-		return nil, userErr{"linked keys are not enabled on this server"}
-	}
-	return ks, nil
-}
-
-// LinkChallenge implements ircd.KeyLinker.
+// LinkChallenge implements ircd.Backend.
 func (s *Service) LinkChallenge(l ircd.Listener, account, sessionKey, newKey string) (ircd.LinkChallenge, error) {
-	if _, err := s.keyLinkStore(); err != nil {
-		return ircd.LinkChallenge{}, err
-	}
 	pub, err := parseUserKey(newKey)
 	if err != nil {
 		return ircd.LinkChallenge{}, err
@@ -123,14 +151,10 @@ func (s *Service) LinkChallenge(l ircd.Listener, account, sessionKey, newKey str
 	}, nil
 }
 
-// LinkKey implements ircd.KeyLinker: both signatures over the link message
+// LinkKey implements ircd.Backend: both signatures over the link message
 // (sasl.LinkMessage) bound to the listener's endpoint, the account, the
 // session's key, the new key and the challenge's nonce.
 func (s *Service) LinkKey(l ircd.Listener, account, sessionKey string, ch ircd.LinkChallenge, sigOld, sigNew string) error {
-	ks, err := s.keyLinkStore()
-	if err != nil {
-		return err
-	}
 	oldPub, err1 := hex.DecodeString(sessionKey)
 	newPub, err2 := hex.DecodeString(ch.NewKey)
 	nonce, err3 := base64.StdEncoding.DecodeString(ch.Nonce)
@@ -163,9 +187,10 @@ func (s *Service) LinkKey(l ircd.Listener, account, sessionKey string, ch ircd.L
 	if err != nil {
 		return fmt.Errorf("link key: %w", err)
 	}
-	err = ks.LinkKey(account, oldPub, newPub, newName, maxLinkedKeys, s.cfg.Now())
+	err = s.cfg.Store.LinkKey(account, oldPub, newPub, newName, maxLinkedKeys, s.cfg.Now())
 	switch {
 	case err == nil:
+		s.refreshLinks(account)
 		s.log.Info("key linked to an account")
 		return nil
 	case errors.Is(err, store.ErrKeyInUse):
@@ -178,13 +203,9 @@ func (s *Service) LinkKey(l ircd.Listener, account, sessionKey string, ch ircd.L
 	return err
 }
 
-// ListKeys implements ircd.KeyLinker.
+// ListKeys implements ircd.Backend.
 func (s *Service) ListKeys(account, sessionKey string) ([]string, error) {
-	ks, err := s.keyLinkStore()
-	if err != nil {
-		return nil, err
-	}
-	keys, err := ks.AccountKeys(account)
+	keys, err := s.cfg.Store.AccountKeys(account)
 	if err != nil {
 		return nil, err
 	}
@@ -199,14 +220,10 @@ func (s *Service) ListKeys(account, sessionKey string) ([]string, error) {
 	return out, nil
 }
 
-// UnlinkKey implements ircd.KeyLinker. With revoke, every device
+// UnlinkKey implements ircd.Backend. With revoke, every device
 // credential of the account is revoked too: whoever holds a compromised
 // key could have enrolled any of them.
 func (s *Service) UnlinkKey(account, sessionKey, key string, revoke bool) (string, int, error) {
-	ks, err := s.keyLinkStore()
-	if err != nil {
-		return "", 0, err
-	}
 	pub, err := parseUserKey(key)
 	if err != nil {
 		return "", 0, err
@@ -215,7 +232,7 @@ func (s *Service) UnlinkKey(account, sessionKey, key string, revoke bool) (strin
 	if err != nil {
 		return "", 0, fmt.Errorf("unlink key: %w", err)
 	}
-	err = ks.UnlinkKey(account, pub, by)
+	err = s.cfg.Store.UnlinkKey(account, pub, by)
 	switch {
 	case errors.Is(err, store.ErrInvalid):
 		return "", 0, userErr{"log in with another key of the account to unlink this one"}
@@ -226,14 +243,12 @@ func (s *Service) UnlinkKey(account, sessionKey, key string, revoke bool) (strin
 	case err != nil:
 		return "", 0, err
 	}
+	s.refreshLinks(account)
 	s.log.Info("key unlinked from an account", "revoke", revoke)
 	n := 0
 	if revoke {
-		cs, ok := s.cfg.Store.(CredStore)
-		if ok {
-			if n, err = cs.RevokeAllCredentials(account); err != nil {
-				return "", 0, fmt.Errorf("key unlinked, but revoking credentials failed: %w", err)
-			}
+		if n, err = s.cfg.Store.RevokeAllCredentials(account); err != nil {
+			return "", 0, fmt.Errorf("key unlinked, but revoking credentials failed: %w", err)
 		}
 	}
 	return hex.EncodeToString(pub), n, nil

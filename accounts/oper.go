@@ -12,8 +12,6 @@ import (
 	"github.com/thorchat/thorchat/store"
 )
 
-var _ ircd.OperAuth = (*Service)(nil)
-
 // Defaults of the classic OPER bounds (Config.OperRate, OperBurst, OperSlots).
 const (
 	DefaultOperRate  = 0.1 // checks per second, server-wide
@@ -79,7 +77,7 @@ func operClass(class string) string {
 	return class
 }
 
-// CheckOperPassword implements ircd.OperAuth: classic OPER against a
+// CheckOperPassword implements ircd.Backend: classic OPER against a
 // bcrypt hash from the configuration. It is refused without hashing when
 // no passwords are configured, to guests and credential (device key,
 // token) sessions, to classes not in Policy.OperClasses, and when the
@@ -126,7 +124,7 @@ func costliestHash(hashes map[string]string) []byte {
 	return best
 }
 
-// SetBanned implements ircd.OperAuth: a banned account's key can no longer
+// SetBanned implements ircd.Backend: a banned account's key can no longer
 // log in.
 func (s *Service) SetBanned(account string, banned bool) error {
 	var err error
@@ -141,9 +139,9 @@ func (s *Service) SetBanned(account string, banned bool) error {
 	if err != nil {
 		return fmt.Errorf("set account flags: %w", err)
 	}
-	if cs, ok := s.cfg.Store.(CredStore); ok && banned {
+	if banned {
 		// a banned key's device keys and tokens go with it
-		if _, err := cs.RevokeAllCredentials(account); err != nil {
+		if _, err := s.cfg.Store.RevokeAllCredentials(account); err != nil {
 			return fmt.Errorf("revoke credentials: %w", err)
 		}
 	}

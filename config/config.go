@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/thorchat/thorchat/ircd"
 )
 
 // Config is the whole daemon configuration.
@@ -54,38 +56,16 @@ type Listen struct {
 	OnionSocket string   `toml:"onion_socket"`
 }
 
-// Limits bounds every per-client and per-server resource.
+// Limits is the [limits] section: the IRC server's limits, defined once
+// in ircd.Limits (keys, defaults and ranges in its struct tags), and the
+// connection and account settings that sit beside them.
 type Limits struct {
-	MaxClients           int      `toml:"max_clients"`
-	MaxChannels          int      `toml:"max_channels"`
-	MaxChannelsPerClient int      `toml:"max_channels_per_client"`
-	MaxMembersPerChannel int      `toml:"max_members_per_channel"`
-	MaxTargets           int      `toml:"max_targets"`
-	MaxListEntries       int      `toml:"max_list_entries"`
-	LineBytes            int      `toml:"line_bytes"`
-	TagBytes             int      `toml:"tag_bytes"`
-	SendQBytes           int      `toml:"sendq_bytes"`
-	NickLen              int      `toml:"nick_len"`
-	UserLen              int      `toml:"user_len"`
-	RealnameLen          int      `toml:"realname_len"`
-	ChannelLen           int      `toml:"channel_len"`
-	TopicLen             int      `toml:"topic_len"`
-	KickLen              int      `toml:"kick_len"`
-	AwayLen              int      `toml:"away_len"`
-	KeyLen               int      `toml:"key_len"`
-	ModesPerCommand      int      `toml:"modes_per_command"`
-	MaxWhoReplies        int      `toml:"max_who_replies"`
-	PreRegLines          int      `toml:"prereg_lines"`
-	MaxAccept            int      `toml:"max_accept"`
-	MaxPerCircuit        int      `toml:"max_per_circuit"`
-	MaxUnauthenticated   int      `toml:"max_unauthenticated"`
-	ConnRate             float64  `toml:"conn_rate"`
-	ConnBurst            int      `toml:"conn_burst"`
-	RequireSASL          bool     `toml:"require_sasl"`
-	RegistrationTimeout  Duration `toml:"registration_timeout"`
-	PingInterval         Duration `toml:"ping_interval"`
-	PingTimeout          Duration `toml:"ping_timeout"`
-	ShutdownTimeout      Duration `toml:"shutdown_timeout"`
+	ircd.Limits
+	MaxAccept          int     `toml:"max_accept"`
+	MaxUnauthenticated int     `toml:"max_unauthenticated"`
+	ConnRate           float64 `toml:"conn_rate"`
+	ConnBurst          int     `toml:"conn_burst"`
+	RequireSASL        bool    `toml:"require_sasl"`
 }
 
 // Tor configures the onion service.

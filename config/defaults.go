@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/thorchat/thorchat/ircd"
+)
 
 // Default returns the configuration used for every key a file leaves out.
 func Default() *Config {
@@ -17,35 +21,11 @@ func Default() *Config {
 			OnionPort: 6667,
 		},
 		Limits: Limits{
-			MaxClients:           10000,
-			MaxChannels:          5000,
-			MaxChannelsPerClient: 50,
-			MaxMembersPerChannel: 10000,
-			MaxTargets:           4,
-			MaxListEntries:       100,
-			LineBytes:            512,
-			TagBytes:             8191,
-			SendQBytes:           256 << 10,
-			NickLen:              32,
-			UserLen:              16,
-			RealnameLen:          100,
-			ChannelLen:           50,
-			TopicLen:             390,
-			KickLen:              255,
-			AwayLen:              200,
-			KeyLen:               32,
-			ModesPerCommand:      6,
-			MaxWhoReplies:        500,
-			PreRegLines:          32,
-			MaxAccept:            50,
-			MaxPerCircuit:        4,
-			MaxUnauthenticated:   1000,
-			ConnRate:             50,
-			ConnBurst:            200,
-			RegistrationTimeout:  Duration{30 * time.Second},
-			PingInterval:         Duration{30 * time.Second},
-			PingTimeout:          Duration{60 * time.Second},
-			ShutdownTimeout:      Duration{4 * time.Second},
+			Limits:             ircd.DefaultLimits(),
+			MaxAccept:          50,
+			MaxUnauthenticated: 1000,
+			ConnRate:           50,
+			ConnBurst:          200,
 		},
 		Tor: Tor{
 			Mode:                "embedded",

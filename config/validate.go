@@ -3,6 +3,7 @@ package config
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/thorchat/thorchat/channame"
+	"github.com/thorchat/thorchat/ircd"
 )
 
 func bad(key, format string, args ...any) error {
@@ -184,52 +186,15 @@ func (c *Config) validate() error {
 
 func (c *Config) validateLimits() error {
 	l := &c.Limits
-	ints := []struct {
-		key      string
-		v        int
-		min, max int
-	}{
-		{"limits.max_clients", l.MaxClients, 1, 1 << 20},
-		{"limits.max_channels", l.MaxChannels, 1, 1 << 20},
-		{"limits.max_channels_per_client", l.MaxChannelsPerClient, 1, 10000},
-		{"limits.max_members_per_channel", l.MaxMembersPerChannel, 1, 1 << 20},
-		{"limits.max_targets", l.MaxTargets, 1, 100},
-		{"limits.max_list_entries", l.MaxListEntries, 1, 10000},
-		{"limits.line_bytes", l.LineBytes, 512, 16384},
-		{"limits.tag_bytes", l.TagBytes, 0, 8191},
-		{"limits.sendq_bytes", l.SendQBytes, 4096, 64 << 20},
-		{"limits.nick_len", l.NickLen, 9, 64},
-		{"limits.user_len", l.UserLen, 1, 64},
-		{"limits.realname_len", l.RealnameLen, 1, 390},
-		{"limits.channel_len", l.ChannelLen, 2, 64},
-		{"limits.topic_len", l.TopicLen, 1, 390},
-		{"limits.kick_len", l.KickLen, 1, 390},
-		{"limits.away_len", l.AwayLen, 1, 390},
-		{"limits.key_len", l.KeyLen, 1, 64},
-		{"limits.modes_per_command", l.ModesPerCommand, 1, 20},
-		{"limits.max_who_replies", l.MaxWhoReplies, 1, 100000},
-		{"limits.prereg_lines", l.PreRegLines, 4, 1000},
-		{"limits.max_accept", l.MaxAccept, 1, 1000},
-		{"limits.max_per_circuit", l.MaxPerCircuit, 1, 1000},
-	}
-	for _, x := range ints {
-		if x.v < x.min || x.v > x.max {
-			return bad(x.key, "must be between %d and %d, got %d", x.min, x.max, x.v)
+	if err := ircd.ValidateLimits(l.Limits); err != nil {
+		var le *ircd.LimitError
+		if errors.As(err, &le) {
+			return bad("limits."+le.Key, "%s", le.Msg)
 		}
+		return bad("limits", "%v", err)
 	}
-	durs := []struct {
-		key string
-		v   Duration
-	}{
-		{"limits.registration_timeout", l.RegistrationTimeout},
-		{"limits.ping_interval", l.PingInterval},
-		{"limits.ping_timeout", l.PingTimeout},
-		{"limits.shutdown_timeout", l.ShutdownTimeout},
-	}
-	for _, d := range durs {
-		if d.v.Duration <= 0 {
-			return bad(d.key, "must be a positive duration")
-		}
+	if l.MaxAccept < 1 || l.MaxAccept > 1000 {
+		return bad("limits.max_accept", "must be between 1 and 1000, got %d", l.MaxAccept)
 	}
 	return nil
 }

@@ -3,13 +3,13 @@ package ircd
 import "strings"
 
 // accountArg reports whether arg is a valid account name of this server
-// (Config.ParseAccount) and returns it normalised. Without a ParseAccount
+// (Backend.ParseAccount) and returns it normalised. Without accounts
 // nothing is an account name.
 func (s *Server) accountArg(arg string) (string, bool) {
-	if s.cfg.ParseAccount == nil || arg == "" {
+	if !s.has(FeatureAccounts) || arg == "" {
 		return "", false
 	}
-	return s.cfg.ParseAccount(arg)
+	return s.be.ParseAccount(arg)
 }
 
 // nickIsAccountName reports whether a nick would read as an account name:

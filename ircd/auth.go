@@ -1,46 +1,22 @@
 package ircd
 
 import (
-	"encoding/base64"
 	"errors"
-	"runtime"
 	"strings"
 	"time"
 
 	"gopkg.in/irc.v4"
-)
 
-// Authenticator connects the IRC state machine to the account system. Its
-// methods that may be slow (Step, ClaimNick) run off the processing
-// goroutine; NickOwner and Classify are called on it and must be fast.
-type Authenticator interface {
-	// Mechanisms lists the SASL mechanisms offered, in CAP LS order.
-	Mechanisms() []string
-	// Start begins a SASL exchange on a connection that arrived on l and
-	// is logged in as account ("" for none); ok is false for an unknown
-	// mechanism. A session must not create an account for another login
-	// on a connection already logged in (ErrAlreadyLoggedIn).
-	Start(mech string, l Listener, account string) (sess SASLSession, ok bool)
-	// RequireLogin turns away clients that register without logging in.
-	RequireLogin() bool
-	// ISupport returns extra 005 tokens.
-	ISupport() []string
-	// NickOwner returns the account a folded nick is claimed by.
-	NickOwner(folded string) (account string, ok bool)
-	// ClaimNick claims a folded nick for an account; ReleaseNick undoes it.
-	ClaimNick(folded, account string) error
-	ReleaseNick(folded, account string) error
-	// Classify returns the current tag and privileges of an account, used
-	// again when the allowlist is reloaded.
-	Classify(account string) Login
-}
+	"github.com/thorchat/thorchat/sasl/framing"
+)
 
 // SASLSession is one SASL attempt.
 type SASLSession interface {
 	// Step consumes one decoded client response and returns the next
 	// challenge; when done is true, the login is the result. Errors that
-	// wrap ErrBanned or ErrNickLocked map to 902, ErrAlreadyLoggedIn to
-	// 907, anything else to 904 (with the error's UserMessage, if any).
+	// wrap ErrBanned map to 902, ErrAlreadyLoggedIn to 907, anything else
+	// to 904 (with the error's UserMessage, if any). Step is slow: it runs
+	// on the async pool.
 	Step(resp []byte) (challenge []byte, done bool, login Login, err error)
 }
 
@@ -52,14 +28,17 @@ type Login struct {
 	Host    string // cloak shown instead of any connection detail
 	// Kind says what the session proved: only a login with the account's
 	// own key (LoginKey) carries the account's full power (operator
-	// privileges, credential management).
+	// privileges, credential management, linked keys).
 	Kind LoginKind
-	// Key identifies the key of a KeyLogin (opaque to ircd; see
-	// KeyLinker).
+	// Key identifies the key of a LoginKey session (opaque to ircd; see
+	// Backend.LinkKey).
 	Key string
-	// Modes are the user modes the account keeps (see UserModeStore),
+	// Modes are the user modes the account keeps (Backend.SetUserModes),
 	// set at login.
 	Modes string
+	// Accept is the account's kept accept list (Backend.AcceptAdd), read
+	// with the login.
+	Accept []string
 	// Created is when the account was first seen (zero: unknown); ChanServ
 	// REGISTER checks it against RegistrationOptions.MinAccountAge.
 	Created time.Time
@@ -99,9 +78,6 @@ var ErrBanned = errors.New("account is banned")
 // that is already logged in (907).
 var ErrAlreadyLoggedIn = errors.New("already logged in to another account")
 
-// ErrNickLocked marks a login refused because of a nick conflict.
-var ErrNickLocked = errors.New("nick is locked")
-
 // SASLOptions bounds SASL on the server.
 type SASLOptions struct {
 	Timeout     time.Duration // a stage that stalls this long fails (30s)
@@ -110,25 +86,15 @@ type SASLOptions struct {
 	Workers     int           // concurrent slow steps (signature checks, store writes); default asyncWorkers
 }
 
-// asyncWorkers returns how many slow steps may run at once: n, or by
-// default enough that steps waiting for a disk commit (an account's first
-// login) do not starve signature checks of slots and commits can batch.
-func asyncWorkers(n int) int {
-	if n > 0 {
-		return n
-	}
-	return max(64, 4*runtime.GOMAXPROCS(0))
-}
-
 type saslState struct {
 	mech    string
 	sess    SASLSession
-	chunks  strings.Builder
+	asm     framing.Assembler
 	started time.Time
 }
 
 func (s *Server) handleAuthenticate(c *Client, m *irc.Message) {
-	if s.cfg.Auth == nil || !c.caps.has(capSASL) {
+	if !s.has(FeatureAccounts) || !c.caps.has(capSASL) {
 		c.numeric(errSASLFail, "SASL authentication failed: SASL is not enabled (CAP REQ sasl first)")
 		return
 	}
@@ -143,39 +109,29 @@ func (s *Server) handleAuthenticate(c *Client, m *irc.Message) {
 		return
 	}
 	if c.sasl == nil {
-		sess, ok := s.cfg.Auth.Start(strings.ToUpper(arg), *c.listener, c.account)
+		sess, ok := s.be.Start(strings.ToUpper(arg), *c.listener, c.account)
 		if !ok {
-			c.numeric(rplSASLMechs, strings.Join(s.cfg.Auth.Mechanisms(), ","), "are available SASL mechanisms")
+			c.numeric(rplSASLMechs, strings.Join(s.be.Mechanisms(), ","), "are available SASL mechanisms")
 			s.saslFail(c, "SASL authentication failed: unknown mechanism")
 			return
 		}
 		c.sasl = &saslState{mech: strings.ToUpper(arg), sess: sess, started: s.clock.Now()}
+		c.sasl.asm.Max = s.saslOpts.MaxResponse
 		c.send(line("", "AUTHENTICATE", "+"))
 		return
 	}
-	if len(arg) > 400 {
+	raw, complete, err := c.sasl.asm.Feed(arg)
+	switch {
+	case errors.Is(err, framing.ErrChunkTooLong) || errors.Is(err, framing.ErrPayloadTooLong):
 		c.sasl = nil
 		c.numeric(errSASLTooLong, "SASL message too long")
 		s.countSASLFailure(c)
 		return
-	}
-	if arg != "+" {
-		if c.sasl.chunks.Len()+len(arg) > s.saslOpts.MaxResponse*4/3+4 {
-			c.sasl = nil
-			c.numeric(errSASLTooLong, "SASL message too long")
-			s.countSASLFailure(c)
-			return
-		}
-		c.sasl.chunks.WriteString(arg)
-		if len(arg) == 400 {
-			return // more chunks follow
-		}
-	}
-	raw, err := base64.StdEncoding.DecodeString(c.sasl.chunks.String())
-	c.sasl.chunks.Reset()
-	if err != nil {
+	case err != nil:
 		s.saslFail(c, "SASL authentication failed: malformed base64")
 		return
+	case !complete:
+		return // more chunks follow
 	}
 	st := c.sasl
 	s.async(c, func() func() {
@@ -200,7 +156,7 @@ func (s *Server) saslStepDone(c *Client, st *saslState, challenge []byte, done b
 		if errors.As(err, &ue) {
 			text += ": " + ue.UserMessage()
 		}
-		if errors.Is(err, ErrBanned) || errors.Is(err, ErrNickLocked) {
+		if errors.Is(err, ErrBanned) {
 			code = errNickLocked
 			text = err.Error()
 		}
@@ -214,7 +170,7 @@ func (s *Server) saslStepDone(c *Client, st *saslState, challenge []byte, done b
 		s.saslFail(c, text)
 	case !done:
 		st.started = s.clock.Now()
-		for _, p := range encodeAuthenticate(challenge) {
+		for _, p := range framing.EncodeAuthenticate(challenge) {
 			c.send(line("", "AUTHENTICATE", p))
 		}
 	default:
@@ -275,7 +231,7 @@ func (s *Server) login(c *Client, login Login) {
 	c.numeric(rplLoggedIn, mask, c.account, "You are now logged in as "+c.account)
 	c.numeric(rplSASLSuccess, "SASL authentication successful")
 	if first {
-		s.loadAccept(c)
+		s.loadAccept(c, login.Accept)
 		s.applyKeptModes(c, login.Modes)
 	}
 	if c.registered && first {
@@ -359,14 +315,14 @@ func (s *Server) applySpeak(c *Client) {
 // Reclassify re-evaluates every logged-in client's tag (after an
 // allowlist reload), adjusting voice in speak=operators channels.
 func (s *Server) Reclassify() {
-	if s.cfg.Auth == nil {
+	if !s.has(FeatureAccounts) {
 		return
 	}
 	for c := range s.st.all {
 		if c.account == "" || c.gone {
 			continue
 		}
-		l := s.cfg.Auth.Classify(c.account)
+		l := s.be.Classify(c.account)
 		l.Oper = l.Oper && c.loginKind.fullPower()
 		if l.Oper != c.operByAccount && c.registered {
 			c.operByAccount = l.Oper
@@ -402,91 +358,13 @@ func (s *Server) nickClaimedByOther(c *Client, folded string) bool {
 	return ok && owner != c.account
 }
 
+// nickOwner returns the account that claims folded; the backend answers
+// from memory.
 func (s *Server) nickOwner(folded string) (string, bool) {
 	// only valid nicks can have been claimed: anything else a client
-	// typed (NickServ INFO \xff) never reaches the store
-	if s.cfg.Auth == nil || !validNick(folded, 64) {
+	// typed (NickServ INFO \xff) never reaches the backend
+	if !s.has(FeatureAccounts) || !validNick(folded, 64) {
 		return "", false
 	}
-	return s.cfg.Auth.NickOwner(folded)
-}
-
-// encodeAuthenticate splits a payload into AUTHENTICATE parameters.
-func encodeAuthenticate(b []byte) []string {
-	if len(b) == 0 {
-		return []string{"+"}
-	}
-	enc := base64.StdEncoding.EncodeToString(b)
-	var out []string
-	for len(enc) >= 400 {
-		out = append(out, enc[:400])
-		enc = enc[400:]
-	}
-	if enc == "" {
-		enc = "+"
-	}
-	return append(out, enc)
-}
-
-// asyncIdle is how long an async worker stays parked for the next step
-// before it exits.
-const asyncIdle = 10 * time.Second
-
-// asyncJob is one slow step: the work and the client it suspends.
-type asyncJob struct {
-	c    *Client
-	work func() func()
-}
-
-// async runs work off the processing goroutine and suspends c's input
-// until the continuation it returns has run on the processor. A parked
-// worker takes the step if one is waiting; otherwise a new worker starts.
-// Workers are reused so that the deep stacks of signature checks are
-// grown once, not for every login; at most asyncWorkers steps run at once.
-func (s *Server) async(c *Client, work func() func()) {
-	c.busy++
-	j := asyncJob{c: c, work: work}
-	select {
-	case s.parked <- j:
-	default:
-		go s.asyncWorker(j)
-	}
-}
-
-// asyncWorker runs j, then parks for further steps until it has been idle
-// for asyncIdle or the server stops. At most cap(s.workers) workers park.
-func (s *Server) asyncWorker(j asyncJob) {
-	idle := time.NewTimer(asyncIdle)
-	defer idle.Stop()
-	for {
-		s.workers <- struct{}{}
-		cont := j.work()
-		<-s.workers
-		c := j.c
-		select {
-		case s.events <- event{c: c, kind: evResume, fn: func() {
-			c.busy--
-			cont()
-		}}:
-		case <-s.done:
-			return
-		}
-		j = asyncJob{}
-		// at most cap(s.workers) workers wait for work; the rest of a
-		// burst's workers exit at once
-		if s.idleWorkers.Add(1) > int64(cap(s.workers)) {
-			s.idleWorkers.Add(-1)
-			return
-		}
-		idle.Reset(asyncIdle)
-		select {
-		case j = <-s.parked:
-			s.idleWorkers.Add(-1)
-		case <-idle.C:
-			s.idleWorkers.Add(-1)
-			return
-		case <-s.done:
-			return
-		}
-	}
+	return s.be.NickOwner(folded)
 }

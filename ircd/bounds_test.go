@@ -347,7 +347,7 @@ func TestSendQExceeded(t *testing.T) {
 		return func(_, _ string, c syscall.RawConn) error {
 			var serr error
 			err := c.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, opt, small)
+				serr = setSockOptInt(fd, syscall.SOL_SOCKET, opt, small)
 			})
 			if err != nil {
 				return err

@@ -63,15 +63,15 @@ func (s *Server) availableCaps() capSet {
 	for _, c := range capNames {
 		all |= c.bit
 	}
-	if s.cfg.Auth == nil {
+	if !s.has(FeatureAccounts) {
 		all &^= capSASL
 	}
 	return all
 }
 
 func (s *Server) capValue(c capSet, version int) string {
-	if c == capSASL && version >= 302 && s.cfg.Auth != nil {
-		return strings.Join(s.cfg.Auth.Mechanisms(), ",")
+	if c == capSASL && version >= 302 && s.has(FeatureAccounts) {
+		return strings.Join(s.be.Mechanisms(), ",")
 	}
 	return ""
 }

@@ -106,7 +106,7 @@ func TestCapReq(t *testing.T) {
 	}{
 		{"multi-prefix server-time", true, []string{"cap-notify", "multi-prefix", "server-time"}},
 		{"echo-message bogus-cap", false, []string{"cap-notify", "multi-prefix", "server-time"}},
-		{"sasl", false, []string{"cap-notify", "multi-prefix", "server-time"}}, // no Authenticator
+		{"sasl", false, []string{"cap-notify", "multi-prefix", "server-time"}}, // no accounts (NoBackend)
 		{"-server-time away-notify", true, []string{"away-notify", "cap-notify", "multi-prefix"}},
 		{"-cap-notify", false, []string{"away-notify", "cap-notify", "multi-prefix"}}, // sticky with 302
 		{"-nonexistent", false, []string{"away-notify", "cap-notify", "multi-prefix"}},

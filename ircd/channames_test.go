@@ -77,7 +77,9 @@ func TestRegisterRefusesLookalikes(t *testing.T) {
 	} {
 		var cfg Config
 		cfg.Name = "irc.test"
-		cfg.ChannelStore = st
+		a := newTestAuth()
+		a.chans = st
+		cfg.Backend = a
 		for _, n := range tc.specs {
 			cfg.Channels = append(cfg.Channels, ChannelSpec{Name: n})
 		}

@@ -22,7 +22,7 @@ func (s *Server) chanServ(c *Client, text string) {
 	if len(f) == 0 {
 		f = []string{"HELP"}
 	}
-	if s.cfg.ChannelStore == nil {
+	if !s.has(FeatureChannels) {
 		say("Channel registration is not enabled on this server.")
 		return
 	}
@@ -110,7 +110,7 @@ func (s *Server) chanServ(c *Client, text string) {
 		ch.registered, ch.founder, ch.access = false, "", nil
 		ch.permanent = false
 		folded := ch.folded
-		s.enqueuePersist(c, persistJob{drop: folded, done: func(err error) {
+		s.writeChannel(c, chanWrite{drop: folded}, func(err error) {
 			if err != nil {
 				say("Could not drop " + ch.name + ": " + userError(err))
 				return
@@ -119,7 +119,7 @@ func (s *Server) chanServ(c *Client, text string) {
 			if len(ch.members) == 0 && !ch.registered {
 				s.forgetChannel(ch)
 			}
-		}})
+		})
 	case "ACCESS":
 		s.chanServAccess(c, ch, level, f[2:], say)
 	default:

@@ -49,17 +49,17 @@ type Client struct {
 	lastRecv       time.Time
 	pingSent       bool
 	preRegLines    int
-	proxyDone      bool
-	circuit        uint32
+	origin         string // opaque per-origin key from the listener ("" for none)
 	sasl           *saslState
 	saslFailures   int
-	busy           int // async steps (login, store write, fake lag) holding the input
+	busy           int  // async steps (login, store write) in flight, holding the input
+	lagged         bool // fake lag holds the input until throttledUntil
 	loginHost      string
-	loginKind      LoginKind // how the account logged in
+	loginKind      LoginKind      // how the account logged in
 	loginKey       string         // Login.Key of a key login (KEY LINK/UNLINK)
 	keyLink        *LinkChallenge // pending KEY LINK
-	operByAccount  bool      // oper privileges come from [opers] accounts
-	authCounted    bool      // left the unauthenticated count (logged in or closed)
+	operByAccount  bool           // oper privileges come from [opers] accounts
+	authCounted    bool           // left the unauthenticated count (logged in or closed)
 	limiter        *rate.Limiter
 	limClass       FloodClass
 	throttledUntil time.Time
@@ -94,7 +94,6 @@ func newClient(s *Server, conn net.Conn, id *Listener) *Client {
 		signon:     now,
 		lastRecv:   now,
 		lastActive: now,
-		proxyDone:  !id.ProxyProtocol,
 	}
 }
 

@@ -88,7 +88,7 @@ func (c *Client) readLoop() {
 					off = copy(*buf, c.partial)
 				}
 				for {
-					n, err = syscall.Read(int(fd), (*buf)[off:])
+					n, err = readFD(fd, (*buf)[off:])
 					if err != syscall.EINTR {
 						break
 					}
@@ -210,6 +210,9 @@ func safeErr(err error) string {
 }
 
 func rawConn(conn net.Conn) syscall.RawConn {
+	if !rawReads {
+		return nil
+	}
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
 		return nil

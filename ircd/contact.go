@@ -2,22 +2,14 @@ package ircd
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"gopkg.in/irc.v4"
 )
 
-// AcceptStore keeps accept lists (caller ID, +g) of logged-in users so
-// they survive reconnects. Entries are accounts or folded nicks.
-type AcceptStore interface {
-	AcceptList(account string) ([]string, error)
-	AcceptAdd(account, entry string, max int) error
-	AcceptDel(account, entry string) error
-	AcceptClear(account string) error
-}
-
-// ErrAcceptFull is returned by AcceptStore.AcceptAdd at the bound.
+// ErrAcceptFull is returned by Backend.AcceptAdd at the bound.
 var ErrAcceptFull = errors.New("accept list is full")
 
 func (s *Server) maxAccept() int {
@@ -50,16 +42,9 @@ func (c *Client) accepts(from *Client) bool {
 	return ok
 }
 
-// loadAccept reads a logged-in client's stored accept list (a fast read).
-func (s *Server) loadAccept(c *Client) {
-	if s.cfg.Accepts == nil || c.account == "" {
-		return
-	}
-	list, err := s.cfg.Accepts.AcceptList(c.account)
-	if err != nil {
-		s.log.Error("load accept list", "err", err)
-		return
-	}
+// loadAccept installs a logged-in client's kept accept list (read off the
+// loop with its login, Login.Accept).
+func (s *Server) loadAccept(c *Client, list []string) {
 	for _, e := range list {
 		if len(c.accept) >= s.maxAccept() {
 			break
@@ -84,48 +69,28 @@ func (s *Server) addAccept(c *Client, key string) bool {
 		c.accept = map[string]struct{}{}
 	}
 	c.accept[key] = struct{}{}
-	if s.cfg.Accepts != nil && c.account != "" {
+	if c.account != "" {
 		acct, max := c.account, s.maxAccept()
-		s.background(func() {
-			if err := s.cfg.Accepts.AcceptAdd(acct, key, max); err != nil && !errors.Is(err, ErrAcceptFull) {
-				s.log.Error("store accept entry", "err", err)
+		s.keepPreference(func() error {
+			if err := s.be.AcceptAdd(acct, key, max); err != nil && !errors.Is(err, ErrAcceptFull) {
+				return fmt.Errorf("store accept entry: %w", err)
 			}
+			return nil
 		})
 	}
 	return true
 }
 
-// background queues a store write of an account preference (accept list,
-// kept user modes) for the accept writer; nothing waits for it. Writes are
-// committed one at a time in the order they were made (an ACCEPT and the
-// ACCEPT -x after it must not swap). When the writer is far behind the
-// write is dropped, not queued without bound: the state in memory still
-// changes, the stored one does not.
-func (s *Server) background(f func()) {
-	select {
-	case s.acceptQ <- f:
-	default:
-		s.log.Error("account preference store is behind; a change was not saved")
-	}
-}
-
-// acceptWriter runs queued preference writes until the server stops, then
-// finishes what is queued, so Run returns only after they are committed.
-func (s *Server) acceptWriter() {
-	for {
-		select {
-		case f := <-s.acceptQ:
-			f()
-		case <-s.done:
-			for {
-				select {
-				case f := <-s.acceptQ:
-					f()
-				default:
-					return
-				}
-			}
-		}
+// keepPreference queues a store write of an account preference (accept
+// list, kept user modes) on the preferences lane; nothing waits for it, and
+// writes are committed in the order they were made (an ACCEPT and the
+// ACCEPT -x after it must not swap). When the lane is full the write is
+// refused, not queued without bound: the state in memory still changes for
+// this session, the stored one does not, and the server logs a warning
+// (at most once a minute).
+func (s *Server) keepPreference(f func() error) {
+	if !s.prefs.submit(s, nil, f, nil) {
+		s.prefs.refused(s)
 	}
 }
 
@@ -152,12 +117,13 @@ func (s *Server) handleAccept(c *Client, m *irc.Message) {
 				continue
 			}
 			delete(c.accept, key)
-			if s.cfg.Accepts != nil && c.account != "" {
+			if c.account != "" {
 				acct := c.account
-				s.background(func() {
-					if err := s.cfg.Accepts.AcceptDel(acct, key); err != nil {
-						s.log.Error("delete accept entry", "err", err)
+				s.keepPreference(func() error {
+					if err := s.be.AcceptDel(acct, key); err != nil {
+						return fmt.Errorf("delete accept entry: %w", err)
 					}
+					return nil
 				})
 			}
 		default:

@@ -335,7 +335,7 @@ func TestCallerIDMessageFirst(t *testing.T) {
 
 func TestAcceptCommand(t *testing.T) {
 	ts := startServer(t, func(c *Config) {
-		c.Auth = newTestAuth()
+		c.Backend = newTestAuth()
 		c.MaxAccept = 3
 	})
 	a := ts.connect("alice")
@@ -390,8 +390,9 @@ func TestAcceptPersistence(t *testing.T) {
 			t.Fatal(err)
 		}
 		return startServer(t, func(c *Config) {
-			c.Auth = newTestAuth()
-			c.Accepts = st
+			a := newTestAuth()
+			a.accepts = st
+			c.Backend = a
 		})
 	}
 

@@ -6,16 +6,6 @@ import (
 	"time"
 )
 
-// CredentialManager is the optional part of an Authenticator that manages
-// device credentials (P-256 device keys, PLAIN tokens) of an account. Its
-// methods may be slow and run off the processing goroutine.
-type CredentialManager interface {
-	AddDevice(account, label, key string, ttl time.Duration) error
-	NewToken(account, label string, ttl time.Duration) (secret string, err error)
-	ListCredentials(account string) ([]string, error)
-	RevokeCredential(account, label string) error
-}
-
 // parseTTL reads "30d", "12h", "90m" or "0"/"never".
 func parseTTL(s string) (time.Duration, bool) {
 	if s == "" || s == "0" || strings.EqualFold(s, "never") {
@@ -38,8 +28,8 @@ func parseTTL(s string) (time.Duration, bool) {
 // nickServCredentials handles DEVICE ADD, TOKEN NEW, LIST and REVOKE.
 // Only a session logged in with the account's own key may use them.
 func (s *Server) nickServCredentials(c *Client, f []string, say func(string)) {
-	cm, ok := s.cfg.Auth.(CredentialManager)
-	if !ok {
+	cm := s.be
+	if !s.has(FeatureCredentials) {
 		say("Device credentials are not enabled on this server.")
 		return
 	}

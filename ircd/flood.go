@@ -89,7 +89,7 @@ func (s *Server) throttle(c *Client, cost int) bool {
 		return false
 	}
 	s.observer().FakeLag()
-	c.busy++
+	c.lagged = true
 	c.throttledUntil = now.Add(d)
 	s.st.throttled[c] = struct{}{}
 	s.armWake(d)
@@ -120,12 +120,10 @@ func (s *Server) resumeThrottled() {
 			continue
 		}
 		delete(s.st.throttled, c)
-		c.busy--
-		if c.pending != nil && c.busy == 0 {
-			// for a client that is gone this only releases its reader,
-			// which then sees the closed connection and frees the slot
-			s.processBatch(c)
-		}
+		c.lagged = false
+		// for a client that is gone this only releases its reader,
+		// which then sees the closed connection and frees the slot
+		s.resumeInput(c)
 	}
 	s.wakeAt = time.Time{}
 	if next > 0 {

@@ -209,7 +209,7 @@ func TestFloodClasses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := startServer(t, func(c *Config) {
 				quietLimits(c)
-				c.Auth = newTestAuth()
+				c.Backend = newTestAuth()
 				c.Flood = classes
 				if !tt.unregistered {
 					c.Flood.Unregistered = FloodClass{} // registration is not under test here
@@ -434,7 +434,7 @@ func TestConnLimits(t *testing.T) {
 		{
 			name: "unauthenticated",
 			mutate: func(c *Config) {
-				c.Auth = newTestAuth()
+				c.Backend = newTestAuth()
 				c.Flood.MaxUnauthenticated = 2
 			},
 			occupy: func(ts *testServer) []*testClient {
@@ -485,7 +485,7 @@ func TestConnRequireSASL(t *testing.T) {
 			auth := newTestAuth()
 			auth.require = tt.authRequire
 			ts := startServer(t, func(c *Config) {
-				c.Auth = auth
+				c.Backend = auth
 				c.RequireSASL = tt.requireSASL
 			})
 			c := ts.dialSASL("someone")

@@ -54,6 +54,9 @@ func (ps *pipeServer) add(l Listener) *pipeClient {
 	srvEnd, peer := net.Pipe()
 	pc := &pipeClient{peer: peer, more: make(chan struct{}, 1), done: make(chan struct{})}
 	pc.c = newClient(ps.s, srvEnd, &l)
+	if l.Origin != nil {
+		pc.c.origin = l.Origin(srvEnd)
+	}
 	ps.s.nconns.Add(1)
 	ps.s.handleEvent(event{c: pc.c, kind: evNew})
 	ps.clients = append(ps.clients, pc)
@@ -389,7 +392,7 @@ func FuzzParseLine(f *testing.F) {
 		case 1:
 			target = ps.add(Listener{Kind: "tcp"})
 		default:
-			target = ps.add(Listener{Kind: "onion", ProxyProtocol: true})
+			target = ps.add(Listener{Kind: "onion", Origin: func(net.Conn) string { return "circuit/2a" }, OriginKind: "Tor circuit"})
 		}
 		sizes := []int{1, 7, 64, 511, 4096, 1 << 20}
 		ps.feed(target, data, sizes[int(chunk)%len(sizes)])

@@ -14,44 +14,59 @@ import (
 )
 
 // The ircd tests drive a real Server over loopback sockets, but ircd may
-// not import bbolt, crypto or accounts, so five stand-ins take the place
-// of the daemon's pieces. Each is listed with the real tests that cover
-// the path it replaces:
+// not import bbolt, crypto or accounts, so stand-ins take the place of the
+// daemon's pieces. Everything outside ircd is reached through one
+// interface, Backend (backend.go); the daemon's is accounts.Service over
+// bbolt. Each stand-in is listed with the real tests that cover the path
+// it replaces:
 //
 //   - fakeClock (below) drives every timer. The daemon uses the wall clock;
 //     the accounts tests use their own fake clock too.
-//   - testAuth (testauth_test.go) is a fake Authenticator: mechanism TEST
-//     takes the account name as the whole response, and name prefixes pick
-//     operators, staff, failures, bans and slow logins. The real one,
-//     accounts.Service with secp256k1 signatures and bbolt, is driven over
-//     sockets by accounts/sasl_test.go (TestLoginBeforeRegistration,
-//     TestSASLReplies, TestBannedKey, TestSecondLoginOtherAccount,
-//     TestSASLStageTimeout, TestTooManyFailuresDisconnect),
-//     accounts/nick_test.go (TestNickClaim,
-//     TestNickClaimsPersistAcrossRestart), accounts/persist_test.go and
-//     accounts/operators_test.go (TestOpers); the cmd/thorchatd tests log
-//     in with real signatures against the whole daemon, and
-//     e2e/gochat_test.go (TestGoChatDev, TestGoChatTor) logs the Go client
-//     in.
-//   - operTestAuth (oper_test.go) checks OPER against plaintext passwords
-//     and keeps bans in a map. The real bcrypt check and the stored ban
-//     are covered by accounts/oper_test.go (TestOperPasswordAndBan), which
-//     calls the service directly: no test sends OPER to the daemon with a
-//     bcrypt hash in its configuration.
-//   - jsonChannelStore (persist_test.go) commits registered channels to a
-//     JSON file. The bbolt store behind the daemon is covered by
-//     store/channels_test.go (TestChannelCRUD, TestUpdateChannelAtomic)
-//     and through the daemon by cmd/thorchatd/chanserv_test.go
-//     (TestRegisteredChannelSurvivesRestart and the other ChanServ tests),
+//   - testAuth (testauth_test.go) is a fake Backend that embeds NoBackend:
+//     mechanism TEST takes the account name as the whole response, name
+//     prefixes pick operators, staff, failures, bans and slow logins, and
+//     every login is a key login (LoginKey). Nick claims live in a map.
+//     The real one, accounts.Service with secp256k1 signatures and bbolt,
+//     is driven over sockets by accounts/sasl_test.go
+//     (TestLoginBeforeRegistration, TestSASLReplies, TestBannedKey,
+//     TestSecondLoginOtherAccount, TestSASLStageTimeout,
+//     TestTooManyFailuresDisconnect), accounts/nick_test.go (TestNickClaim,
+//     TestNickClaimsPersistAcrossRestart), accounts/persist_test.go,
+//     accounts/operators_test.go (TestOpers), accounts/loginkind_test.go
+//     (TestCredentialLoginIsOrdinaryUser: device and token logins) and
+//     accounts/create_test.go (creation budget, 907, expiry); the
+//     cmd/thorchatd tests log in with real signatures against the whole
+//     daemon, and e2e/gochat_test.go (TestGoChatDev, TestGoChatTor) logs
+//     the Go client in.
+//   - operTestAuth (oper_test.go) is testAuth with FeatureOpers: it checks
+//     OPER against plaintext passwords and keeps bans in a map. The real
+//     bcrypt check, its refusals (491, 263) and the stored ban are covered
+//     by accounts/oper_test.go (TestOperPasswordAndBan) and over sockets
+//     by accounts/operflood_test.go (TestOperRefusedWithoutHashing,
+//     TestOperBudget, ...); no test sends OPER to the whole daemon.
+//   - jsonChannelStore (persist_test.go) is testAuth's FeatureChannels: it
+//     commits registered channels to a JSON file. The bbolt store behind
+//     the daemon is covered by store/channels_test.go (TestChannelCRUD,
+//     TestUpdateChannelAtomic) and through the daemon by
+//     cmd/thorchatd/chanserv_test.go (TestRegisteredChannelSurvivesRestart
+//     and the other ChanServ tests), cmd/thorchatd/chanlimits_test.go,
 //     cmd/thorchatd/crash_test.go (TestCrashKeepsAcknowledgedChanges) and
 //     cmd/thorchatd/backup_test.go (TestBackupAndDump).
-//   - fileAccepts (contact_test.go) keeps ACCEPT lists in a JSON file. The
-//     bbolt AcceptStore is covered by store/accept_test.go (TestAcceptList)
-//     alone: no test drives ACCEPT through the daemon on bbolt.
+//   - fileAccepts (contact_test.go) keeps testAuth's ACCEPT lists in a JSON
+//     file and hands them back with the login (Login.Accept). The bbolt
+//     lists are covered by store/accept_test.go (TestAcceptList);
+//     cmd/thorchatd/accountnames_test.go (TestNicksCannotBeAccountNames)
+//     sends ACCEPT through the daemon but checks only the list in memory:
+//     no test checks that the daemon brings a list back after a restart.
 //
-// The ircd tests set no UserModeStore; kept user modes are covered by
-// store/accounts_test.go (TestSetUserModes) and through the daemon by
-// cmd/thorchatd/usermodes_test.go (TestUserModesKept).
+// Parts testAuth leaves to NoBackend, so no ircd test covers them against
+// a backend: kept user modes (store/accounts_test.go TestSetUserModes,
+// through the daemon cmd/thorchatd/usermodes_test.go TestUserModesKept),
+// device credentials (accounts/devicekey_test.go,
+// accounts/loginkind_test.go), linked keys (cmd/thorchatd/keylink_test.go
+// TestKeyLinkKeepsAccount), account names (ParseAccount:
+// cmd/thorchatd/accountnames_test.go) and the metrics Observer (a no-op
+// in the ircd tests; cmd/thorchatd/metrics_test.go TestMetricsSocket).
 
 // fakeClock drives the server's timers in the ircd tests.
 type fakeClock struct {

@@ -9,27 +9,6 @@ import (
 // linkChallengeTTL is how long a KEY LINK challenge may be answered.
 const linkChallengeTTL = 5 * time.Minute
 
-// KeyLinker is the optional part of an Authenticator that links further
-// secp256k1 keys to an account (NickServ KEY), so that the account
-// outlives a key. Keys are the opaque strings Login.Key carries, or what a
-// user typed; the methods may be slow and run off the processing goroutine.
-type KeyLinker interface {
-	// LinkChallenge starts linking newKey (as typed) to account from a
-	// session logged in with sessionKey: it returns the challenge the
-	// link message binds.
-	LinkChallenge(l Listener, account, sessionKey, newKey string) (LinkChallenge, error)
-	// LinkKey checks both signatures (sigOld by sessionKey, sigNew by the
-	// new key, as typed) over the link message of ch and stores the link.
-	LinkKey(l Listener, account, sessionKey string, ch LinkChallenge, sigOld, sigNew string) error
-	// ListKeys describes the keys that log in to account, one line each.
-	ListKeys(account, sessionKey string) ([]string, error)
-	// UnlinkKey removes key (as typed) from account on behalf of
-	// sessionKey, another key of the account; with revoke it also revokes
-	// all the account's device credentials. It returns the removed key in
-	// the Login.Key form and how many credentials were revoked.
-	UnlinkKey(account, sessionKey, key string, revoke bool) (removed string, revoked int, err error)
-}
-
 // LinkChallenge is a pending KEY LINK: the new key (in the Login.Key
 // form), what to show of it, and the server nonce (opaque to ircd).
 type LinkChallenge struct {
@@ -42,11 +21,11 @@ type LinkChallenge struct {
 // nickServKey handles KEY LINK, KEY LIST and KEY UNLINK. Only a session
 // logged in with one of the account's own keys may use them.
 func (s *Server) nickServKey(c *Client, f []string, say func(string)) {
-	kl, ok := s.cfg.Auth.(KeyLinker)
-	if !ok {
+	if !s.has(FeatureKeyLinks) {
 		say("Linked keys are not enabled on this server.")
 		return
 	}
+	kl := s.be
 	if c.account == "" || !c.loginKind.fullPower() || c.loginKey == "" {
 		say("Log in with one of your account's keys (THORCHAT-SECP256K1) to manage its keys.")
 		return

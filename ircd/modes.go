@@ -331,7 +331,7 @@ func (s *Server) channelMode(c *Client, m *irc.Message) {
 // commitThenBroadcast sends a channel change to the members, after making
 // it durable first when the channel is registered and the change is kept.
 func (s *Server) commitThenBroadcast(c *Client, ch *Channel, kept bool, msg *outMsg) {
-	if !kept || !ch.registered || s.cfg.ChannelStore == nil {
+	if !kept || !ch.registered || !s.has(FeatureChannels) {
 		ch.broadcast(msg, nil, 0)
 		return
 	}

@@ -5,10 +5,10 @@ import (
 	"fmt"
 )
 
-// Observer receives counts of what the server does, for metrics. Its
-// methods are called on the processing goroutine and must be fast and
-// never block; they never carry an identity (nick, account, channel,
-// circuit or address).
+// Observer receives counts of what the server does, for metrics; the
+// backend supplies it (Backend.Observer). Its methods are called on the
+// processing goroutine and must be fast and never block; they never carry
+// an identity (nick, account, channel, circuit or address).
 type Observer interface {
 	// ConnOpened counts a connection accepted on a listener of transport
 	// ("onion", "dev" or "websocket", see Transport).
@@ -46,13 +46,9 @@ func (nopObserver) OriginRefused()     {}
 func (nopObserver) Relayed(int)        {}
 func (nopObserver) SendQKill()         {}
 
-// observer returns the configured Observer or a no-op one.
-func (s *Server) observer() Observer {
-	if s.cfg.Observer != nil {
-		return s.cfg.Observer
-	}
-	return nopObserver{}
-}
+// observer returns the backend's Observer (Backend.Observer) or a no-op
+// one.
+func (s *Server) observer() Observer { return s.obs }
 
 // Transport names a listener kind for metrics: "onion" for the onion
 // service, "websocket" for a WebSocket listener, "dev" for the

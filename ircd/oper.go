@@ -6,19 +6,6 @@ import (
 	"gopkg.in/irc.v4"
 )
 
-// OperAuth is the optional part of an Authenticator that knows about IRC
-// operators: classic OPER passwords (bcrypt, off unless configured) and
-// account bans. Both may be slow and run off the processing goroutine.
-type OperAuth interface {
-	// CheckOperPassword checks a classic OPER from a session logged in as
-	// who (the zero Login for a guest): nil when the password is right.
-	// An error wrapping ErrOperNotAllowed (491) or ErrTryAgain (263) means
-	// the attempt was refused before any hashing; any other error is a
-	// wrong password (464). Errors with a UserMessage give the reason.
-	CheckOperPassword(who Login, name, password string) error
-	SetBanned(account string, banned bool) error
-}
-
 // ErrOperNotAllowed refuses OPER to a session that may not use it (491).
 var ErrOperNotAllowed = errors.New("no O-lines for your host")
 
@@ -26,9 +13,13 @@ var ErrOperNotAllowed = errors.New("no O-lines for your host")
 // (263 RPL_TRYAGAIN).
 var ErrTryAgain = errors.New("please wait a while and try again")
 
-func (s *Server) operAuth() OperAuth {
-	oa, _ := s.cfg.Auth.(OperAuth)
-	return oa
+// operAuth returns the backend when it checks OPER passwords and bans
+// accounts (FeatureOpers), else nil.
+func (s *Server) operAuth() Backend {
+	if !s.has(FeatureOpers) {
+		return nil
+	}
+	return s.be
 }
 
 func (s *Server) handleOper(c *Client, m *irc.Message) {
@@ -127,13 +118,13 @@ func (s *Server) handleRehash(c *Client, m *irc.Message) {
 	if !s.requireOper(c) {
 		return
 	}
-	if s.cfg.Rehash == nil {
+	if !s.has(FeatureRehash) {
 		c.numeric(rplRehashing, "config", "Nothing to reload")
 		return
 	}
 	c.numeric(rplRehashing, "config", "Rehashing")
 	s.async(c, func() func() {
-		err := s.cfg.Rehash()
+		err := s.be.Rehash()
 		return func() {
 			if err != nil {
 				s.serviceNotice(c, nickServ, "REHASH failed: "+userError(err))

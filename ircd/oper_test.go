@@ -8,7 +8,7 @@ import (
 	"gopkg.in/irc.v4"
 )
 
-// operTestAuth adds the OperAuth part to testAuth: OPER passwords from a
+// operTestAuth adds FeatureOpers to testAuth: OPER passwords from a
 // map (the daemon's implementation compares bcrypt hashes) and bans.
 type operTestAuth struct {
 	*testAuth
@@ -16,6 +16,8 @@ type operTestAuth struct {
 	mu        sync.Mutex
 	banned    map[string]bool
 }
+
+func (a *operTestAuth) Features() Features { return a.testAuth.Features() | FeatureOpers }
 
 func (a *operTestAuth) CheckOperPassword(_ Login, name, password string) error {
 	if p, ok := a.passwords[name]; ok && p == password {
@@ -38,8 +40,8 @@ func TestOperCommands(t *testing.T) {
 	auth := &operTestAuth{testAuth: newTestAuth(), passwords: map[string]string{"admin": "correct horse"}, banned: map[string]bool{}}
 	rehashed := make(chan struct{}, 1)
 	ts := startServer(t, func(c *Config) {
-		c.Auth = auth
-		c.Rehash = func() error { rehashed <- struct{}{}; return nil }
+		auth.rehash = func() error { rehashed <- struct{}{}; return nil }
+		c.Backend = auth
 	})
 	user := ts.connect("user")
 	victim := ts.connect("victim", "sasl")

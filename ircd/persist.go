@@ -5,53 +5,27 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/thorchat/thorchat/record"
 )
 
-// ListEntry is one +b/+e/+I entry of a registered channel.
-type ListEntry struct {
-	Mask  string
-	SetBy string
-	SetAt time.Time
-}
-
-// AccessEntry gives an account a level on a registered channel.
-type AccessEntry struct {
-	Account string
-	Level   string // "founder", "op" or "voice"
-}
+// The records of registered channels are the record package's, shared
+// with the host's store (names kept here for ircd's callers).
+type (
+	// ChannelRecord is everything kept of a registered channel.
+	ChannelRecord = record.Channel
+	// ListEntry is one +b/+e/+I entry of a registered channel.
+	ListEntry = record.ListEntry
+	// AccessEntry gives an account a level on a registered channel.
+	AccessEntry = record.AccessEntry
+)
 
 // Access levels.
 const (
-	LevelFounder = "founder"
-	LevelOp      = "op"
-	LevelVoice   = "voice"
+	LevelFounder = record.LevelFounder
+	LevelOp      = record.LevelOp
+	LevelVoice   = record.LevelVoice
 )
-
-// ChannelRecord is everything kept of a registered channel.
-type ChannelRecord struct {
-	Name         string // display name; the store keys it by Fold(Name)
-	Founder      string
-	Registered   time.Time
-	Modes        string // flag letters, e.g. "+ntR"
-	Key          string
-	Limit        int
-	JoinThrottle string // "count:seconds" or ""
-	Topic        string
-	TopicSetBy   string
-	TopicSetAt   time.Time
-	Bans         []ListEntry
-	Excepts      []ListEntry
-	Invex        []ListEntry
-	Access       []AccessEntry
-}
-
-// ChannelStore keeps registered channels. SaveChannels commits all records
-// in one durable transaction before it returns.
-type ChannelStore interface {
-	LoadChannels() ([]ChannelRecord, error)
-	SaveChannels(recs []ChannelRecord) error
-	DropChannel(folded string) error
-}
 
 // record snapshots a registered channel.
 func (ch *Channel) record() ChannelRecord {
@@ -63,18 +37,19 @@ func (ch *Channel) record() ChannelRecord {
 		}
 	}
 	r := ChannelRecord{
-		Name:       ch.name,
-		Founder:    ch.founder,
-		Registered: ch.registeredAt,
-		Modes:      letters,
-		Key:        ch.key,
-		Limit:      ch.limit,
-		Topic:      ch.topic,
-		TopicSetBy: ch.topicBy,
-		TopicSetAt: ch.topicAt,
-		Bans:       exportList(ch.bans),
-		Excepts:    exportList(ch.excepts),
-		Invex:      exportList(ch.invex),
+		Name:        ch.folded,
+		DisplayName: ch.name,
+		Founder:     ch.founder,
+		Registered:  ch.registeredAt,
+		Modes:       letters,
+		Key:         ch.key,
+		Limit:       ch.limit,
+		Topic:       ch.topic,
+		TopicSetBy:  ch.topicBy,
+		TopicSetAt:  ch.topicAt,
+		Bans:        exportList(ch.bans),
+		Excepts:     exportList(ch.excepts),
+		Invex:       exportList(ch.invex),
 	}
 	if ch.joinLimit > 0 {
 		r.JoinThrottle = strconv.Itoa(ch.joinLimit) + ":" + strconv.Itoa(int(ch.joinWindow/time.Second))
@@ -148,19 +123,22 @@ func (s *Server) applyRecord(ch *Channel, r ChannelRecord) {
 // loadChannels restores registered channels at start, then registers the
 // declared ones with the configuration's values (config wins).
 func (s *Server) loadChannels() error {
-	st := s.cfg.ChannelStore
-	recs, err := st.LoadChannels()
+	recs, err := s.be.LoadChannels()
 	if err != nil {
 		return err
 	}
 	for _, r := range recs {
-		if !validChannel(r.Name, s.lim.ChannelLen) {
+		name := r.DisplayName
+		if Fold(name) != r.Name {
+			name = r.Name // the key is what the store files it under
+		}
+		if !validChannel(name, s.lim.ChannelLen) {
 			s.log.Warn("skipping a stored channel with an invalid name")
 			continue
 		}
-		ch := s.st.channels[Fold(r.Name)]
+		ch := s.st.channels[Fold(name)]
 		if ch == nil {
-			ch = s.newChannel(r.Name)
+			ch = s.newChannel(name)
 			ch.permanent = true
 		}
 		s.applyRecord(ch, r)
@@ -183,18 +161,17 @@ func (s *Server) loadChannels() error {
 		save = append(save, ch.record())
 	}
 	if len(save) > 0 {
-		if err := st.SaveChannels(save); err != nil {
+		if err := s.be.SaveChannels(save); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// persistJob is one snapshot (or drop) waiting for the channel writer.
-type persistJob struct {
+// chanWrite is one snapshot (or drop) for the channel lane.
+type chanWrite struct {
 	rec  *ChannelRecord
-	drop string      // folded name to drop
-	done func(error) // runs on the processor after the commit
+	drop string // folded name to drop
 }
 
 // persist commits ch's snapshot, then runs after (on the processor): the
@@ -202,89 +179,42 @@ type persistJob struct {
 // The acting client's next command waits for the commit.
 func (s *Server) persist(c *Client, ch *Channel, after func(error)) {
 	rec := ch.record()
-	s.enqueuePersist(c, persistJob{rec: &rec, done: after})
+	s.writeChannel(c, chanWrite{rec: &rec}, after)
 }
 
-func (s *Server) enqueuePersist(c *Client, job persistJob) {
-	done := job.done
-	if c != nil {
-		c.busy++
-	}
-	job.done = func(err error) {
-		if c != nil {
-			c.busy--
-		}
-		if done != nil {
-			done(err)
-		}
-		if c != nil && c.pending != nil && c.busy == 0 {
-			// also when c is gone: that releases its paused reader
-			s.processBatch(c)
-		}
-	}
-	select {
-	case s.persistQ <- job:
-	default:
+// writeChannel queues w on the channel lane; done runs after the commit,
+// or at once with an error when the lane is full.
+func (s *Server) writeChannel(c *Client, w chanWrite, done func(error)) {
+	if !s.chans.submit(s, c, w, done) {
 		// the writer is far behind: refuse rather than queue without bound
-		if c != nil {
-			c.busy--
-		}
+		s.chans.refused(s)
 		if done != nil {
 			done(errors.New("channel store is busy"))
 		}
 	}
 }
 
-// persistLoop is the channel writer: it commits queued snapshots in FIFO
-// order, coalescing what has queued up into one transaction, and reports
-// back to the processor.
-func (s *Server) persistLoop() {
-	for {
-		var first persistJob
-		select {
-		case first = <-s.persistQ:
-		case <-s.done:
-			return
+// commitChannels stores a batch of channel writes in FIFO order:
+// consecutive snapshots go in one transaction.
+func (s *Server) commitChannels(batch []chanWrite) error {
+	var recs []ChannelRecord
+	var err error
+	flush := func() {
+		if len(recs) > 0 && err == nil {
+			err = s.be.SaveChannels(recs)
 		}
-		jobs := []persistJob{first}
-	drain:
-		for len(jobs) < 256 {
-			select {
-			case j := <-s.persistQ:
-				jobs = append(jobs, j)
-			default:
-				break drain
-			}
-		}
-		var err error
-		var recs []ChannelRecord
-		flush := func() {
-			if len(recs) > 0 && err == nil {
-				err = s.cfg.ChannelStore.SaveChannels(recs)
-			}
-			recs = nil
-		}
-		for _, j := range jobs {
-			if j.rec != nil {
-				recs = append(recs, *j.rec)
-				continue
-			}
-			flush()
-			if err == nil {
-				err = s.cfg.ChannelStore.DropChannel(j.drop)
-			}
+		recs = nil
+	}
+	for _, w := range batch {
+		if w.rec != nil {
+			recs = append(recs, *w.rec)
+			continue
 		}
 		flush()
-		if err != nil {
-			s.log.Error("channel store write failed", "err", err)
-		}
-		for _, j := range jobs {
-			j := j
-			select {
-			case s.events <- event{kind: evResume, fn: func() { j.done(err) }}:
-			case <-s.done:
-				return
-			}
+		if err == nil {
+			err = s.be.DropChannel(w.drop)
 		}
 	}
+	flush()
+	return err
 }

@@ -82,7 +82,7 @@ func (s *jsonChannelStore) SaveChannels(recs []ChannelRecord) error {
 		return err
 	}
 	for _, r := range recs {
-		all[Fold(r.Name)] = r
+		all[r.Name] = r
 	}
 	return s.write(all)
 }
@@ -130,11 +130,12 @@ func (s *jsonChannelStore) breakStore(t testing.TB) {
 }
 
 // startRegServer runs a server with the test authenticator and st.
-func startRegServer(t testing.TB, st ChannelStore, mutate func(*Config)) *testServer {
+func startRegServer(t testing.TB, st *jsonChannelStore, mutate func(*Config)) *testServer {
 	t.Helper()
 	return startServer(t, func(c *Config) {
-		c.Auth = newTestAuth()
-		c.ChannelStore = st
+		a := newTestAuth()
+		a.chans = st
+		c.Backend = a
 		if mutate != nil {
 			mutate(c)
 		}
@@ -357,7 +358,7 @@ func TestChannelStoreFailure(t *testing.T) {
 	}
 	bob.expect("MODE", func(m *irc.Message) bool { return m.Param(1) == "+m" })
 
-	_, err := New(Config{Name: "irc.test", ChannelStore: st})
+	_, err := New(Config{Name: "irc.test", Backend: &testAuth{chans: st}})
 	if err == nil || !strings.Contains(err.Error(), "load registered channels") {
 		t.Fatalf("New on an unreadable store: %v", err)
 	}
@@ -431,7 +432,7 @@ func TestDeclaredChannelsAreRegistered(t *testing.T) {
 	spec := ChannelSpec{Name: "#Lobby", Topic: "From the config", Modes: "+nt"}
 	ts := startRegServer(t, st, func(c *Config) { c.Channels = []ChannelSpec{spec} })
 	r, ok := st.get(t, "#lobby")
-	if !ok || r.Name != "#Lobby" || r.Topic != "From the config" || r.TopicSetBy != "irc.test" || r.Founder != "" {
+	if !ok || r.DisplayName != "#Lobby" || r.Topic != "From the config" || r.TopicSetBy != "irc.test" || r.Founder != "" {
 		t.Fatalf("declared channel on disk: %+v %v", r, ok)
 	}
 	root := ts.regUser("root", "root1")

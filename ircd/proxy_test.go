@@ -6,10 +6,13 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/thorchat/thorchat/proxyproto"
 )
 
-// startProxyServer serves a loopback listener marked like the onion one:
-// every connection starts with tor's PROXY v1 line.
+// startProxyServer serves a loopback listener wired like the onion one:
+// every connection starts with tor's PROXY v1 line, which the
+// proxyproto.Listener reads and turns into the connection's origin.
 func startProxyServer(t *testing.T, maxPerCircuit int) *testServer {
 	t.Helper()
 	clock := newFakeClock()
@@ -18,14 +21,16 @@ func startProxyServer(t *testing.T, maxPerCircuit int) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// the host reads tor's PROXY header before ircd sees the connection
+	ln := proxyproto.NewListener(inner, proxyproto.Options{Refuse: []byte("ERROR :Closing Link: bad PROXY header\r\n")})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { srv.Run(ctx); close(done) }()
-	go srv.Serve(ln, Listener{Kind: "onion", Host: "x.onion", Port: 6667, ProxyProtocol: true})
+	go srv.Serve(ln, Listener{Kind: "onion", Host: "x.onion", Port: 6667, Origin: ln.Origin, OriginKind: "Tor circuit"})
 	ts := &testServer{t: t, srv: srv, addr: ln.Addr().String(), clock: clock}
 	t.Cleanup(func() {
 		sctx, c2 := context.WithTimeout(context.Background(), 5*time.Second)

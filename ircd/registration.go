@@ -90,7 +90,7 @@ func (s *Server) tryRegister(c *Client) {
 		return
 	}
 	if c.busy > 0 {
-		return // finishes when the login step does
+		return // release tries again when the step is done
 	}
 	if c.sasl != nil {
 		// registration ends an exchange that waits for the client
@@ -104,7 +104,7 @@ func (s *Server) tryRegister(c *Client) {
 		c.nick, c.folded = "", ""
 		return
 	}
-	if (s.cfg.RequireSASL || s.cfg.Auth != nil && s.cfg.Auth.RequireLogin()) && c.account == "" {
+	if (s.cfg.RequireSASL || s.has(FeatureAccounts) && s.be.RequireLogin()) && c.account == "" {
 		s.kill(c, "This server requires SASL login (see the README: THORCHAT-SECP256K1 or a device credential)")
 		return
 	}
@@ -167,9 +167,6 @@ func (s *Server) isupport() []string {
 		"USERLEN=" + strconv.Itoa(l.UserLen),
 		"UTF8ONLY",
 		"WHOX",
-	}
-	if s.cfg.Auth != nil {
-		t = append(t, s.cfg.Auth.ISupport()...)
 	}
 	return t
 }

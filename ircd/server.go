@@ -29,49 +29,6 @@ type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
 
-// Limits bounds every per-client and per-server resource.
-type Limits struct {
-	MaxClients           int
-	MaxChannels          int
-	MaxChannelsPerClient int
-	MaxMembersPerChannel int
-	MaxTargets           int
-	MaxListEntries       int
-	LineBytes            int // message part, including CR LF (512)
-	TagBytes             int // tag part, including '@' and the space (8191)
-	SendQBytes           int
-	NickLen              int
-	UserLen              int
-	RealnameLen          int
-	ChannelLen           int
-	TopicLen             int
-	KickLen              int
-	AwayLen              int
-	KeyLen               int
-	ModesPerCommand      int
-	MaxWhoReplies        int
-	PreRegLines          int
-	MaxPerCircuit        int // connections over one Tor circuit (onion listener)
-	RegistrationTimeout  time.Duration
-	PingInterval         time.Duration
-	PingTimeout          time.Duration
-	ShutdownTimeout      time.Duration
-}
-
-// DefaultLimits returns the limits used when a field is zero.
-func DefaultLimits() Limits {
-	return Limits{
-		MaxClients: 10000, MaxChannels: 5000, MaxChannelsPerClient: 50,
-		MaxMembersPerChannel: 10000, MaxTargets: 4, MaxListEntries: 100,
-		LineBytes: 512, TagBytes: 8191, SendQBytes: 256 << 10,
-		NickLen: 32, UserLen: 16, RealnameLen: 100, ChannelLen: 50,
-		TopicLen: 390, KickLen: 255, AwayLen: 200, KeyLen: 32,
-		ModesPerCommand: 6, MaxWhoReplies: 500, PreRegLines: 32, MaxPerCircuit: 4,
-		RegistrationTimeout: 30 * time.Second, PingInterval: 30 * time.Second,
-		PingTimeout: 60 * time.Second, ShutdownTimeout: 4 * time.Second,
-	}
-}
-
 // Config configures a Server.
 type Config struct {
 	Name    string // server name in prefixes and 001..005
@@ -83,39 +40,23 @@ type Config struct {
 	Clock   Clock
 	// Tick is how often timers (registration, ping) are checked; default 1s.
 	Tick time.Duration
-	// Auth, when set, enables SASL and accounts.
-	Auth Authenticator
+	// Backend is the host: accounts, SASL, nick claims, what is kept on
+	// disk (see Backend). nil runs without accounts and keeps nothing.
+	Backend Backend
 	// Flood configures throttling and connection limits.
 	Flood FloodOptions
-	// Accepts keeps accept lists of logged-in users (optional).
-	Accepts AcceptStore
-	// UserModes keeps the user modes accounts choose (optional): they
-	// come back with Login.Modes at the next login.
-	UserModes UserModeStore
 	// MaxAccept bounds an accept list (default 50).
 	MaxAccept int
 	// RequireSASL turns away clients that register without logging in.
 	RequireSASL bool
 	// SASL bounds the SASL exchange.
 	SASL SASLOptions
-	// Rehash reloads what can be reloaded (REHASH, SIGHUP); optional.
-	Rehash func() error
-	// ChannelStore keeps registered channels (optional).
-	ChannelStore ChannelStore
 	// Channels are created at start and kept while empty.
 	Channels []ChannelSpec
 	// Whowas bounds the WHOWAS history (in memory only).
 	Whowas WhowasOptions
-	// ParseAccount, when set, reports whether s is a valid account name
-	// (a bech32 address of the configured prefix) and returns it in its
-	// stored form (lower case). The host supplies it: ircd does no bech32
-	// or crypto. Nicks that parse are refused (432), and "account or nick"
-	// arguments that parse always mean the account.
-	ParseAccount func(s string) (account string, ok bool)
 	// Registration bounds ChanServ REGISTER.
 	Registration RegistrationOptions
-	// Observer receives counts for metrics (optional).
-	Observer Observer
 }
 
 // ChannelSpec declares a permanent channel.
@@ -127,14 +68,22 @@ type ChannelSpec struct {
 	SpeakOperators bool
 }
 
-// Listener describes the public identity clients used to reach a listener.
+// Listener describes the public identity clients used to reach a listener
+// and how it tells where a connection comes from.
 type Listener struct {
 	Kind string // "tcp", "unix" or "onion"
 	Host string // host name clients dialed (lower-case)
 	Port int
-	// ProxyProtocol: each connection starts with a PROXY v1 line (tor's
-	// HiddenServiceExportCircuitID haproxy).
-	ProxyProtocol bool
+	// Origin, when set, returns the opaque origin key of a connection the
+	// listener accepted ("" for none): at most Limits.MaxPerCircuit
+	// connections share one. The listener side computes it before the
+	// connection reaches the server (for the onion listener: the Tor
+	// circuit from the PROXY header); ircd only compares keys and never
+	// logs them.
+	Origin func(conn net.Conn) string
+	// OriginKind names an origin in the refusal ("Too many connections
+	// over one <OriginKind>"); default "origin".
+	OriginKind string
 }
 
 // Server is an IRC server. Create it with New, start it with Run, hand it
@@ -173,13 +122,19 @@ type Server struct {
 	commands    map[string]handler
 	isupport005 [][]string // 005 parameters, built once
 
+	be   Backend  // the host (never nil)
+	feat Features // be.Features(), read once
+	obs  Observer // be.Observer() or a no-op one, read once
+
+	// off-loop lanes (offloop.go)
+	chans *lane[chanWrite]    // registered channel records, group commit
+	prefs *lane[func() error] // account preferences (accept lists, user modes), in order
+
 	// processor-owned state
-	st       state
-	whowas   whowasLog // recently quit users, for WHOWAS
-	persistQ chan persistJob
-	acceptQ  chan func() // account preference writes (accept lists, user modes), in order (contact.go)
-	wake     *time.Timer // resumes throttled clients
-	wakeAt   time.Time
+	st     state
+	whowas whowasLog   // recently quit users, for WHOWAS
+	wake   *time.Timer // resumes throttled clients
+	wakeAt time.Time
 
 	connLimiter *rate.Limiter
 	nUnauth     atomic.Int64 // connections not logged in
@@ -205,6 +160,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Tick <= 0 {
 		cfg.Tick = time.Second
 	}
+	if cfg.Backend == nil {
+		cfg.Backend = NoBackend{}
+	}
 	cfg.Limits = fillLimits(cfg.Limits)
 	s := &Server{
 		cfg:     cfg,
@@ -219,6 +177,12 @@ func New(cfg Config) (*Server, error) {
 		lns:     map[net.Listener]struct{}{},
 		conns:   map[*Client]struct{}{},
 		done:    make(chan struct{}),
+	}
+	s.be = cfg.Backend
+	s.feat = s.be.Features()
+	s.obs = s.be.Observer()
+	if s.obs == nil {
+		s.obs = nopObserver{}
 	}
 	s.created = s.clock.Now()
 	s.createdText = "This server was created " + s.created.UTC().Format("Mon Jan 2 2006 at 15:04:05 UTC")
@@ -256,9 +220,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.isupport005 = s.isupportLines()
-	s.persistQ = make(chan persistJob, 4096)
-	s.acceptQ = make(chan func(), 4096)
-	if cfg.ChannelStore != nil {
+	s.chans = newLane("channels", 4096, 256, s.commitChannels)
+	s.prefs = newLane("preferences", 4096, 64, runEach)
+	if s.has(FeatureChannels) {
 		if err := s.loadChannels(); err != nil {
 			return nil, fmt.Errorf("ircd: load registered channels: %w", err)
 		}
@@ -266,67 +230,20 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func fillLimits(l Limits) Limits {
-	d := DefaultLimits()
-	fill := func(v *int, def int) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	fillD := func(v *time.Duration, def time.Duration) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	fill(&l.MaxClients, d.MaxClients)
-	fill(&l.MaxChannels, d.MaxChannels)
-	fill(&l.MaxChannelsPerClient, d.MaxChannelsPerClient)
-	fill(&l.MaxMembersPerChannel, d.MaxMembersPerChannel)
-	fill(&l.MaxTargets, d.MaxTargets)
-	fill(&l.MaxListEntries, d.MaxListEntries)
-	fill(&l.LineBytes, d.LineBytes)
-	if l.TagBytes < 0 {
-		l.TagBytes = 0
-	} else if l.TagBytes == 0 {
-		l.TagBytes = d.TagBytes
-	}
-	fill(&l.SendQBytes, d.SendQBytes)
-	fill(&l.NickLen, d.NickLen)
-	fill(&l.UserLen, d.UserLen)
-	fill(&l.RealnameLen, d.RealnameLen)
-	fill(&l.ChannelLen, d.ChannelLen)
-	fill(&l.TopicLen, d.TopicLen)
-	fill(&l.KickLen, d.KickLen)
-	fill(&l.AwayLen, d.AwayLen)
-	fill(&l.KeyLen, d.KeyLen)
-	fill(&l.ModesPerCommand, d.ModesPerCommand)
-	fill(&l.MaxWhoReplies, d.MaxWhoReplies)
-	fill(&l.PreRegLines, d.PreRegLines)
-	fill(&l.MaxPerCircuit, d.MaxPerCircuit)
-	fillD(&l.RegistrationTimeout, d.RegistrationTimeout)
-	fillD(&l.PingInterval, d.PingInterval)
-	fillD(&l.PingTimeout, d.PingTimeout)
-	fillD(&l.ShutdownTimeout, d.ShutdownTimeout)
-	return l
-}
+// has reports whether the backend provides the optional part f.
+func (s *Server) has(f Features) bool { return s.feat.Has(f) }
 
 // Run processes events until ctx is cancelled or Shutdown is called, then
 // disconnects every client. It must be called exactly once.
 func (s *Server) Run(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.Tick)
 	defer t.Stop()
-	persistDone := make(chan struct{})
-	if s.cfg.ChannelStore != nil {
-		go func() { s.persistLoop(); close(persistDone) }()
-	} else {
-		close(persistDone)
-	}
-	acceptDone := make(chan struct{})
-	go func() { s.acceptWriter(); close(acceptDone) }()
+	var lanes sync.WaitGroup
+	lanes.Go(func() { s.chans.run(s) })
+	lanes.Go(func() { s.prefs.run(s) })
 	defer func() {
 		close(s.done)
-		<-persistDone // no write is in flight when Run returns
-		<-acceptDone
+		lanes.Wait() // every accepted write is stored when Run returns
 	}()
 	for {
 		select {
@@ -413,6 +330,10 @@ func isTemporary(err error) bool {
 }
 
 func (s *Server) accept(conn net.Conn, id *Listener) {
+	origin := ""
+	if id.Origin != nil {
+		origin = id.Origin(conn) // asked first: the listener forgets it
+	}
 	if s.closing.Load() {
 		conn.Close()
 		return
@@ -437,6 +358,7 @@ func (s *Server) accept(conn net.Conn, id *Listener) {
 	}
 	s.nUnauth.Add(1)
 	c := newClient(s, conn, id)
+	c.origin = origin
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()

@@ -13,7 +13,7 @@ const (
 	nickServ = "NickServ"
 )
 
-// ErrNickTaken is returned by Authenticator.ClaimNick when another
+// ErrNickTaken is returned by Backend.ClaimNick when another
 // account owns the nick.
 var ErrNickTaken = errors.New("nick is claimed by another account")
 
@@ -42,7 +42,7 @@ func (s *Server) nickServ(c *Client, text string) {
 		say("Your previous request is still running; try again in a moment.")
 		return
 	}
-	if s.cfg.Auth == nil {
+	if !s.has(FeatureAccounts) {
 		say("Accounts are not enabled on this server.")
 		return
 	}
@@ -62,7 +62,7 @@ func (s *Server) nickServ(c *Client, text string) {
 			return
 		}
 		s.async(c, func() func() {
-			err := s.cfg.Auth.ClaimNick(folded, acct)
+			err := s.be.ClaimNick(folded, acct)
 			return func() {
 				switch {
 				case err == nil:
@@ -90,7 +90,7 @@ func (s *Server) nickServ(c *Client, text string) {
 			return
 		}
 		s.async(c, func() func() {
-			err := s.cfg.Auth.ReleaseNick(folded, acct)
+			err := s.be.ReleaseNick(folded, acct)
 			return func() {
 				if err != nil {
 					s.log.Error("release nick", "err", err)

@@ -9,8 +9,6 @@ import (
 	"runtime/debug"
 
 	"gopkg.in/irc.v4"
-
-	"github.com/thorchat/thorchat/proxyproto"
 )
 
 // state is everything the processing goroutine owns.
@@ -25,8 +23,9 @@ type state struct {
 	pending   []func() // run after the current command (kills found mid-fan-out)
 	// throttled clients wait (fake lag) until their throttledUntil
 	throttled map[*Client]struct{}
-	// circuits counts connections per Tor rendezvous circuit (never logged)
-	circuits map[uint32]int
+	// origins counts connections per origin key (Listener.Origin; never
+	// logged)
+	origins map[string]int
 }
 
 func (st *state) init() {
@@ -34,7 +33,7 @@ func (st *state) init() {
 	st.nicks = map[string]*Client{}
 	st.channels = map[string]*Channel{}
 	st.throttled = map[*Client]struct{}{}
-	st.circuits = map[uint32]int{}
+	st.origins = map[string]int{}
 }
 
 func (s *Server) handleEvent(ev event) {
@@ -58,17 +57,12 @@ func (s *Server) handleEvent(ev event) {
 		s.st.all[c] = struct{}{}
 		s.st.unknown++
 		s.observer().ConnOpened(Transport(c.listener.Kind))
+		s.countOrigin(c)
 	case evLines:
 		c.pending, c.pendingOff = &ev, 0
 		s.processBatch(c)
 	case evResume:
 		ev.fn()
-		if c == nil {
-			return
-		}
-		if c.pending != nil && c.busy == 0 {
-			s.processBatch(c)
-		}
 	}
 }
 
@@ -101,8 +95,8 @@ func (s *Server) processBatch(c *Client) {
 		}
 		s.handleLine(c, ln)
 		s.runPending()
-		if c.busy > 0 {
-			return // resumed by evResume
+		if c.held() {
+			return // resumeInput goes on
 		}
 	}
 	c.pending = nil
@@ -127,15 +121,6 @@ func (s *Server) handleLine(c *Client, ln []byte) {
 	now := s.clock.Now()
 	c.lastRecv = now
 	c.pingSent = false
-	if !c.proxyDone {
-		c.proxyDone = true
-		if s.parseProxy(c, ln) {
-			return
-		}
-		c.closeWith("ERROR :Closing Link: bad PROXY header", false)
-		s.quit(c, "Bad PROXY header", true)
-		return
-	}
 	if bytes.IndexByte(ln, 0) >= 0 {
 		return // NUL is never valid in IRC
 	}
@@ -191,27 +176,23 @@ func parse(ln string) (m *irc.Message, err error) {
 	return irc.ParseMessage(ln)
 }
 
-// parseProxy reads tor's PROXY v1 line (HiddenServiceExportCircuitID
-// haproxy), which carries the rendezvous circuit ID. "PROXY UNKNOWN" is
-// accepted with no circuit. The circuit ID is kept for limits, never logged.
-func (s *Server) parseProxy(c *Client, ln []byte) bool {
-	if string(ln) == "PROXY UNKNOWN" {
-		return true
+// countOrigin counts a new connection against its origin's limit and
+// disconnects it when the origin already has MaxPerCircuit.
+func (s *Server) countOrigin(c *Client) {
+	if c.origin == "" {
+		return
 	}
-	id, err := proxyproto.ParseLine(string(ln))
-	if err != nil {
-		return false
-	}
-	c.circuit = id
-	if c.circuit != 0 {
-		if s.st.circuits[c.circuit] >= s.lim.MaxPerCircuit {
-			s.observer().OriginRefused()
-			s.kill(c, "Too many connections over one Tor circuit")
-			return true
+	if s.st.origins[c.origin] >= s.lim.MaxPerCircuit {
+		s.observer().OriginRefused()
+		kind := c.listener.OriginKind
+		if kind == "" {
+			kind = "origin"
 		}
-		s.st.circuits[c.circuit]++
+		c.origin = "" // never counted
+		s.kill(c, "Too many connections over one "+kind)
+		return
 	}
-	return true
+	s.st.origins[c.origin]++
 }
 
 type handler struct {
@@ -306,9 +287,9 @@ func (s *Server) quit(c *Client, reason string, sendError bool) {
 		return
 	}
 	c.gone = true
-	if c.circuit != 0 {
-		if s.st.circuits[c.circuit]--; s.st.circuits[c.circuit] <= 0 {
-			delete(s.st.circuits, c.circuit)
+	if c.origin != "" {
+		if s.st.origins[c.origin]--; s.st.origins[c.origin] <= 0 {
+			delete(s.st.origins, c.origin)
 		}
 	}
 	if sendError {

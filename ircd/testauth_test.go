@@ -11,15 +11,52 @@ import (
 	"gopkg.in/irc.v4"
 )
 
-// testAuth is a small, real Authenticator for tests: its one mechanism,
-// TEST, takes the account name as the whole response. Accounts named
-// "root…" are IRC operators, "staff…" are staff, "fail…" fail, "banned…"
-// are banned, "slow…" take 20 ms. A logged-in client's host becomes "<account>.users.test".
+// testAuth is a small, real Backend for tests: its one mechanism, TEST,
+// takes the account name as the whole response. Accounts named "root…"
+// are IRC operators, "staff…" are staff, "fail…" fail, "banned…" are
+// banned, "slow…" take 20 ms. A logged-in client's host becomes
+// "<account>.users.test". Registered channels and accept lists are kept
+// when chans and accepts are set (file-backed stores of the tests);
+// REHASH works when rehash is set.
 type testAuth struct {
+	NoBackend
 	mechs   []string
 	require bool
 	mu      sync.Mutex
 	owners  map[string]string // folded nick → account
+	chans   *jsonChannelStore
+	accepts *fileAccepts
+	rehash  func() error
+}
+
+func (a *testAuth) Features() Features {
+	f := FeatureAccounts
+	if a.chans != nil {
+		f |= FeatureChannels
+	}
+	if a.rehash != nil {
+		f |= FeatureRehash
+	}
+	return f
+}
+
+func (a *testAuth) LoadChannels() ([]ChannelRecord, error)  { return a.chans.LoadChannels() }
+func (a *testAuth) SaveChannels(recs []ChannelRecord) error { return a.chans.SaveChannels(recs) }
+func (a *testAuth) DropChannel(folded string) error         { return a.chans.DropChannel(folded) }
+func (a *testAuth) Rehash() error                           { return a.rehash() }
+
+func (a *testAuth) AcceptAdd(account, entry string, max int) error {
+	if a.accepts == nil {
+		return nil
+	}
+	return a.accepts.AcceptAdd(account, entry, max)
+}
+
+func (a *testAuth) AcceptDel(account, entry string) error {
+	if a.accepts == nil {
+		return nil
+	}
+	return a.accepts.AcceptDel(account, entry)
 }
 
 func newTestAuth() *testAuth {
@@ -36,7 +73,6 @@ func (a *testAuth) Start(mech string, _ Listener, _ string) (SASLSession, bool) 
 }
 
 func (a *testAuth) RequireLogin() bool { return a.require }
-func (a *testAuth) ISupport() []string { return []string{"ACCOUNTEXTBAN=a"} }
 
 func (a *testAuth) NickOwner(folded string) (string, bool) {
 	a.mu.Lock()
@@ -90,12 +126,19 @@ func (s *testSession) Step(resp []byte) ([]byte, bool, Login, error) {
 	}
 	l := s.a.Classify(acct)
 	l.Kind = LoginKey
+	if s.a.accepts != nil {
+		list, err := s.a.accepts.AcceptList(acct)
+		if err != nil {
+			return nil, false, Login{}, err
+		}
+		l.Accept = list
+	}
 	return nil, true, l, nil
 }
 
 // withAuth installs a testAuth in the config.
 func withAuth(a *testAuth) func(*Config) {
-	return func(c *Config) { c.Auth = a }
+	return func(c *Config) { c.Backend = a }
 }
 
 // login runs the TEST mechanism on a registered or unregistered client
@@ -114,7 +157,7 @@ func (c *testClient) login(account string) []*irc.Message {
 }
 
 func TestTestAuthIsAnAuthenticator(t *testing.T) {
-	var _ Authenticator = newTestAuth()
+	var _ Backend = newTestAuth()
 	ts := startServer(t, withAuth(newTestAuth()))
 	c := ts.connect("alice", "sasl")
 	c.send("AUTHENTICATE TEST")
@@ -134,7 +177,7 @@ func TestTestAuthIsAnAuthenticator(t *testing.T) {
 func TestAsyncWorkersPark(t *testing.T) {
 	const workers, burst = 2, 12
 	ts := startServer(t, func(c *Config) {
-		c.Auth = newTestAuth()
+		c.Backend = newTestAuth()
 		c.SASL.Workers = workers
 	})
 	var cs []*testClient

@@ -1,18 +1,16 @@
 package ircd
 
-import "strings"
+import (
+	"fmt"
+	"strings"
 
-// UserModeStore keeps the user modes an account chose, so that they come
-// back at its next login (in Login.Modes): caller ID (g), invisible (i),
-// registered-only private messages (R), no CTCP (T) and wallops (w).
-// Operator status is never kept.
-type UserModeStore interface {
-	SetUserModes(account, modes string) error
-}
+	"github.com/thorchat/thorchat/record"
+)
 
-// keptModeLetters are the user modes an account keeps, in the order
-// keptModes lists them.
-const keptModeLetters = "giRTw"
+// keptModeLetters are the user modes an account keeps (Backend.SetUserModes
+// stores them, Login.Modes brings them back), in the order keptModes lists
+// them.
+const keptModeLetters = record.KeptUserModes
 
 // keptModes returns the kept user modes c has set, as letters in
 // keptModeLetters order ("" for none).
@@ -61,13 +59,14 @@ func (s *Server) sendKeptModes(c *Client) {
 // saveKeptModes stores a logged-in client's kept user modes in the
 // background (in order with the other account preference writes).
 func (s *Server) saveKeptModes(c *Client, modes string) {
-	if s.cfg.UserModes == nil || c.account == "" {
+	if c.account == "" {
 		return
 	}
 	acct := c.account
-	s.background(func() {
-		if err := s.cfg.UserModes.SetUserModes(acct, modes); err != nil {
-			s.log.Error("store user modes", "err", err)
+	s.keepPreference(func() error {
+		if err := s.be.SetUserModes(acct, modes); err != nil {
+			return fmt.Errorf("store user modes: %w", err)
 		}
+		return nil
 	})
 }

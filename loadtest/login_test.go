@@ -29,7 +29,7 @@ func startLoginServer(t testing.TB) (string, string, *store.DB) {
 		db.Close()
 		t.Fatal(err)
 	}
-	srv, err := ircd.New(ircd.Config{Name: "bench.local", MOTD: []string{"m"}, Auth: svc})
+	srv, err := ircd.New(ircd.Config{Name: "bench.local", MOTD: []string{"m"}, Backend: svc})
 	if err != nil {
 		db.Close()
 		t.Fatal(err)

@@ -1,8 +1,10 @@
 // Package proxyproto reads the PROXY protocol v1 line tor writes before each
 // onion-service stream when HiddenServiceExportCircuitID is "haproxy": the
-// source address carries the rendezvous circuit ID. Both the IRC server
-// (which reads it from the connection) and the Tor tests use it. The
-// circuit ID is as sensitive as a client address: never log it.
+// source address carries the rendezvous circuit ID. The daemon's onion
+// listener wraps its socket in a Listener, which reads the line before the
+// IRC server sees the connection and hands the server only an opaque
+// origin key; the Tor tests read it with ReadHeader. The circuit ID is as
+// sensitive as a client address: never log it.
 package proxyproto
 
 import (

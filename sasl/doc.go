@@ -2,10 +2,11 @@
 // AUTHENTICATE framing around them.
 //
 // Everything here is a pure function or a small state machine over bytes: no
-// sockets, no clocks, no logging. The IRC layer decodes AUTHENTICATE
-// parameters with an [Assembler], feeds the raw payloads to a mechanism's
-// server half ([Secp256k1Server]) and maps the returned sentinel errors to
-// numerics (see docs/sasl.md).
+// sockets, no clocks, no logging. The IRC server and the clients decode
+// AUTHENTICATE parameters with one [Assembler] (package sasl/framing, free
+// of cryptography so that ircd uses it too); the server feeds the raw
+// payloads to a mechanism's server half ([Secp256k1Server]) and maps the
+// returned sentinel errors to numerics (see docs/sasl.md).
 //
 // The THORCHAT-SECP256K1 exchange:
 //

@@ -1,6 +1,10 @@
 package sasl
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/thorchat/thorchat/sasl/framing"
+)
 
 // Sentinel errors. Every error returned by this package wraps exactly one of
 // these, so callers can map them to IRC numerics with errors.Is.
@@ -21,13 +25,13 @@ var (
 
 	// ErrChunkTooLong reports an AUTHENTICATE parameter over 400 bytes
 	// (ERR_SASLTOOLONG, 905).
-	ErrChunkTooLong = errors.New("sasl: AUTHENTICATE chunk over 400 bytes")
+	ErrChunkTooLong = framing.ErrChunkTooLong
 	// ErrBadBase64 reports an AUTHENTICATE payload that is not valid base64.
-	ErrBadBase64 = errors.New("sasl: malformed base64")
+	ErrBadBase64 = framing.ErrBadBase64
 	// ErrPayloadTooLong reports an assembled payload over the Assembler's Max.
-	ErrPayloadTooLong = errors.New("sasl: payload too long")
+	ErrPayloadTooLong = framing.ErrPayloadTooLong
 	// ErrAborted reports the client's "*" abort (ERR_SASLABORTED, 906).
-	ErrAborted = errors.New("sasl: aborted by client")
+	ErrAborted = framing.ErrAborted
 	// ErrSigner reports a failure of the client's Signer (not the server's
 	// fault, not the peer's either).
 	ErrSigner = errors.New("sasl: signer failed")

@@ -115,6 +115,10 @@ func (s *Secp256k1Server) fail() {
 	s.pub, s.pk, s.msg = nil, nil, nil
 }
 
+// WantsSignature reports whether the next response is the signature: the
+// expensive step, which a server may want to budget.
+func (s *Secp256k1Server) WantsSignature() bool { return s.state == srvWantSignature }
+
 // Done reports whether the attempt ended with a verified signature.
 func (s *Secp256k1Server) Done() bool { return s.state == srvDone }
 

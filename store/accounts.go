@@ -8,6 +8,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/thorchat/thorchat/record"
 )
 
 // Account flags.
@@ -29,10 +31,9 @@ type Account struct {
 	UModes string `json:"umodes,omitempty"`
 }
 
-// UserModeLetters are the user modes an account may keep across logins:
-// caller ID (g), invisible (i), registered-only private messages (R), no
-// CTCP (T) and wallops (w). Operator status (o) is never kept.
-const UserModeLetters = "giRTw"
+// UserModeLetters are the user modes an account may keep across logins
+// (record.KeptUserModes).
+const UserModeLetters = record.KeptUserModes
 
 func decodeAccount(name string, v []byte) (Account, error) {
 	var a Account
@@ -95,6 +96,12 @@ func (db *DB) LoginAccountIf(pub33 []byte, name string, now time.Time, mayCreate
 	if err != nil {
 		return Account{}, false, fmt.Errorf("store: login %q: %w", name, err)
 	}
+	return db.loginAccountRead(pub33, name, now, mayCreate, acct, found)
+}
+
+// loginAccountRead finishes LoginAccountIf once the account has been read
+// (acct, found) in a read transaction; now is already in store time.
+func (db *DB) loginAccountRead(pub33 []byte, name string, now time.Time, mayCreate func() error, acct Account, found bool) (_ Account, created bool, err error) {
 	if found {
 		if !bytes.Equal(acct.PubKey, pub33) {
 			return Account{}, false, fmt.Errorf("store: login %q: %w", name, ErrKeyMismatch)

@@ -3,51 +3,29 @@ package store
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/thorchat/thorchat/record"
+)
+
+// The channel record types are the record package's: ircd builds them,
+// the store encodes them as JSON.
+type (
+	// ChannelRecord is a registered channel (record.Channel).
+	ChannelRecord = record.Channel
+	// ListEntry is a ban, exception or invite-exception entry.
+	ListEntry = record.ListEntry
+	// AccessEntry grants an account a level on a registered channel.
+	AccessEntry = record.AccessEntry
 )
 
 // Access levels of AccessEntry.Level.
 const (
-	AccessFounder = "founder"
-	AccessOp      = "op"
-	AccessVoice   = "voice"
+	AccessFounder = record.LevelFounder
+	AccessOp      = record.LevelOp
+	AccessVoice   = record.LevelVoice
 )
-
-// ListEntry is one entry of a channel ban, exception or invite-exception list.
-type ListEntry struct {
-	Mask  string    `json:"mask"`
-	SetBy string    `json:"set_by"`
-	SetAt time.Time `json:"set_at"`
-}
-
-// AccessEntry grants an account a level on a registered channel.
-type AccessEntry struct {
-	Account string `json:"account"`
-	Level   string `json:"level"` // AccessFounder, AccessOp or AccessVoice
-}
-
-// ChannelRecord is a registered channel. Name is the casefolded key; the
-// store does not interpret the other fields. Strings are stored as JSON:
-// invalid UTF-8 in fields other than Name is replaced by U+FFFD.
-type ChannelRecord struct {
-	Name         string        `json:"name"`
-	DisplayName  string        `json:"display_name"`
-	Founder      string        `json:"founder"`
-	Registered   time.Time     `json:"registered"`
-	Modes        string        `json:"modes"` // mode letters, e.g. "+ntmiklsRM"
-	Key          string        `json:"key,omitempty"`
-	Limit        int           `json:"limit,omitempty"`
-	Topic        string        `json:"topic,omitempty"`
-	TopicSetBy   string        `json:"topic_set_by,omitempty"`
-	TopicSetAt   time.Time     `json:"topic_set_at"`
-	Bans         []ListEntry   `json:"bans,omitempty"`
-	Excepts      []ListEntry   `json:"excepts,omitempty"`
-	Invex        []ListEntry   `json:"invex,omitempty"`
-	Access       []AccessEntry `json:"access,omitempty"`
-	JoinThrottle string        `json:"join_throttle,omitempty"`
-}
 
 func encodeChannel(rec *ChannelRecord) ([]byte, error) {
 	if err := checkKey("channel name", rec.Name); err != nil {

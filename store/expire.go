@@ -11,8 +11,8 @@ import (
 // ExpireAccounts deletes unused accounts among at most max accounts, in
 // key order after the account named after ("" to start at the first):
 // accounts not seen since before that hold nothing (no flags, no kept
-// user modes, no claimed nick, accept list, credential, channel
-// registration or channel access) and that keep (when not nil) does not
+// user modes, no claimed nick, accept list, credential, linked key,
+// channel registration or channel access) and that keep (when not nil) does not
 // hold back. It returns how many it deleted and the name to continue
 // after ("" once the end was reached). Candidates are found in a read
 // transaction and checked again in the write that deletes them, so a
@@ -115,7 +115,7 @@ func unusedAccount(tx *bolt.Tx, k, v []byte, before time.Time, keep func(string)
 		return false, nil
 	}
 	prefix := pairKey(a.Name, "")
-	for _, name := range [][]byte{bucketAcctNicks, bucketAccept, bucketCreds} {
+	for _, name := range [][]byte{bucketAcctNicks, bucketAccept, bucketCreds, bucketAcctKeys} {
 		b, err := bucket(tx, name)
 		if err != nil {
 			return false, err

@@ -35,6 +35,13 @@ func TestExpireAccounts(t *testing.T) {
 		{"channel access", old, func(a string) error {
 			return db.PutChannel(ChannelRecord{Name: "#a" + a[len(a)-2:], Founder: "thor1someoneelse", Access: []AccessEntry{{Account: a, Level: AccessOp}}})
 		}, false, false},
+		{"linked keys", old, func(a string) error {
+			acct, err := db.GetAccount(a)
+			if err != nil {
+				return err
+			}
+			return db.LinkKey(a, acct.PubKey, testPub(0x77), "thor1linkedkey", 8, old)
+		}, false, false},
 		{"tagged", old, nil, true, false},
 		{"unused too", old, nil, false, true},
 	}

@@ -135,29 +135,33 @@ func (db *DB) LoginKey(pub33 []byte, ownName string, now time.Time, mayCreate fu
 		return Account{}, false, err
 	}
 	var (
-		acct   Account
-		name   string
-		linked bool
+		acct          Account
+		name          string
+		linked, found bool
 	)
+	// one read transaction resolves the key and reads the account it logs
+	// in to, linked or its own
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		k, err := openKeyLinks(tx)
 		if err != nil {
 			return err
 		}
-		if name, linked, err = k.resolve(pub33, ownName); err != nil || !linked {
+		if name, linked, err = k.resolve(pub33, ownName); err != nil {
 			return err
 		}
 		var ok bool
-		if acct, ok, err = getAccount(k.accounts, name); err == nil && !ok {
+		acct, ok, err = getAccount(k.accounts, name)
+		if err == nil && !ok && linked {
 			err = fmt.Errorf("%w: key index names unknown account %q", ErrCorrupt, name)
 		}
+		found = ok
 		return err
 	})
 	if err != nil {
 		return Account{}, false, fmt.Errorf("store: login with key: %w", err)
 	}
 	if !linked {
-		return db.LoginAccountIf(pub33, ownName, now, mayCreate)
+		return db.loginAccountRead(pub33, ownName, storeTime(now), mayCreate, acct, found)
 	}
 	now = storeTime(now)
 	if now.Sub(acct.LastSeen) < db.opts.LastSeenResolution {
@@ -188,6 +192,30 @@ func (db *DB) LoginKey(pub33 []byte, ownName string, now time.Time, mayCreate fu
 		return Account{}, false, fmt.Errorf("store: login with key to %q: %w", name, err)
 	}
 	return acct, false, nil
+}
+
+// AllKeyLinks lists the keys of every account with linked keys, by
+// account (accounts that still have only the key their name comes from
+// are not listed).
+func (db *DB) AllKeyLinks() ([]KeyLink, error) {
+	var out []KeyLink
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b, err := bucket(tx, bucketAcctKeys)
+		if err != nil {
+			return err
+		}
+		return b.ForEach(func(k, v []byte) error {
+			l, err := decodeKeyLink(k, v)
+			if err == nil {
+				out = append(out, l)
+			}
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: all key links: %w", err)
+	}
+	return out, nil
 }
 
 // AccountKeys lists the keys that log in to account, in key order: the

@@ -126,3 +126,23 @@ func (db *DB) NicksOf(account string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// AllNicks returns every claimed nick (folded) with its owning account.
+// The host reads it once at start and serves nick ownership from memory.
+func (db *DB) AllNicks() (map[string]string, error) {
+	out := map[string]string{}
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		nb, err := bucket(tx, bucketNicks)
+		if err != nil {
+			return err
+		}
+		return nb.ForEach(func(k, v []byte) error {
+			out[string(k)] = string(v)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: all nicks: %w", err)
+	}
+	return out, nil
+}

@@ -64,3 +64,22 @@ func TestNickClaimRules(t *testing.T) {
 		t.Fatalf("NicksOf(prefix) = %v, %v", ns, err)
 	}
 }
+
+func TestAllNicks(t *testing.T) {
+	db := mustOpen(t, dbPath(t), Options{})
+	a, b := acctName(1), acctName(2)
+	mustLogin(t, db, 1, t0)
+	mustLogin(t, db, 2, t0)
+	for _, c := range []struct{ nick, acct string }{{"thor", a}, {"loki", a}, {"odin", b}} {
+		if err := db.ClaimNick(c.nick, c.acct); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.ReleaseNick("loki", a); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.AllNicks()
+	if err != nil || len(got) != 2 || got["thor"] != a || got["odin"] != b {
+		t.Fatalf("AllNicks = %v, %v", got, err)
+	}
+}

@@ -57,10 +57,10 @@ func Start(t testing.TB, opts Options) *Server {
 		Network: "TestNet",
 		MOTD:    []string{"hello"},
 		Tick:    20 * time.Millisecond,
-		Auth:    auth,
+		Backend: auth,
 	}
 	if opts.NoAuth {
-		cfg.Auth, auth = nil, nil
+		cfg.Backend, auth = nil, nil
 	}
 	if opts.Mutate != nil {
 		opts.Mutate(&cfg)

@@ -193,7 +193,7 @@ func TestRunLoginAgainstAccountsServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := ircd.New(ircd.Config{Name: "bench.local", MOTD: []string{"m"}, Auth: svc})
+	srv, err := ircd.New(ircd.Config{Name: "bench.local", MOTD: []string{"m"}, Backend: svc})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,12 +6,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/thorchat/thorchat/accounts"
 	"github.com/thorchat/thorchat/config"
-	"github.com/thorchat/thorchat/identity"
+	"github.com/thorchat/thorchat/ircd"
 	"github.com/thorchat/thorchat/store"
 )
 
@@ -27,20 +26,6 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, commit
 	return db, nil
 }
 
-// accountParser is ircd's account-name predicate: a valid bech32 address
-// of hrp with a 20-byte payload, returned in lower case. The prefix is
-// checked first so that ordinary nicks cost no bech32 decoding.
-func accountParser(hrp string) func(string) (string, bool) {
-	prefix := hrp + "1"
-	return func(s string) (string, bool) {
-		if len(s) <= len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
-			return "", false
-		}
-		acct, err := identity.ParseAccount(hrp, s)
-		return acct, err == nil
-	}
-}
-
 func policyConfig(cfg *config.Config) accounts.PolicyConfig {
 	return accounts.PolicyConfig{
 		HRP:           cfg.Accounts.HRP,
@@ -53,7 +38,9 @@ func policyConfig(cfg *config.Config) accounts.PolicyConfig {
 	}
 }
 
-func newAccounts(cfg *config.Config, db *store.DB, log *slog.Logger) (*accounts.Service, error) {
+// newAccounts returns the host side of the IRC server's seam; obs receives
+// the IRC server's counts (metrics).
+func newAccounts(cfg *config.Config, db *store.DB, obs ircd.Observer, log *slog.Logger) (*accounts.Service, error) {
 	pol, err := accounts.LoadPolicy(policyConfig(cfg))
 	if err != nil {
 		return nil, err
@@ -70,6 +57,7 @@ func newAccounts(cfg *config.Config, db *store.DB, log *slog.Logger) (*accounts.
 		LoginRate:  cfg.Accounts.LoginRate,
 		LoginBurst: cfg.Accounts.LoginBurst,
 		KeyCache:   keyCache,
+		Reload:     func() (accounts.Policy, error) { return reloadPolicy(cfg.Path, log) },
 		// per minute in the configuration, per second here
 		CreateRate:   cfg.Accounts.CreateRate / 60,
 		CreateBurst:  cfg.Accounts.CreateBurst,
@@ -77,22 +65,22 @@ func newAccounts(cfg *config.Config, db *store.DB, log *slog.Logger) (*accounts.
 		OperRate:     cfg.Opers.OperRate / 60,
 		OperBurst:    cfg.Opers.OperBurst,
 		OperSlots:    cfg.Opers.OperSlots,
+		Observer:     obs,
 		Logger:       log,
 	})
 }
 
 // reloadPolicy re-reads the configuration's operators/staff/opers and the
-// allowlist file (SIGHUP). Other settings need a restart.
-func reloadPolicy(path string, svc *accounts.Service, log *slog.Logger) error {
+// allowlist file (SIGHUP, REHASH). Other settings need a restart.
+func reloadPolicy(path string, log *slog.Logger) (accounts.Policy, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
-		return err
+		return accounts.Policy{}, err
 	}
 	pol, err := accounts.LoadPolicy(policyConfig(cfg))
 	if err != nil {
-		return err
+		return accounts.Policy{}, err
 	}
-	svc.SetPolicy(pol)
 	log.Info("operator allowlist reloaded", "operators", pol.Operators.Len(), "staff", len(pol.Staff), "opers", len(pol.Opers))
-	return nil
+	return pol, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/thorchat/thorchat/config"
 	"github.com/thorchat/thorchat/ircd"
+	"github.com/thorchat/thorchat/proxyproto"
 	"github.com/thorchat/thorchat/torsvc"
 )
 
@@ -78,16 +79,19 @@ func startOnion(ctx context.Context, cfg *config.Config, log *slog.Logger) (*oni
 		case <-ctx.Done():
 		}
 	}()
-	return &onionService{
+	on := &onionService{
 		svc: svc,
 		ln:  ln,
-		id: ircd.Listener{
-			Kind:          "onion",
-			Host:          addr,
-			Port:          cfg.Listen.OnionPort,
-			ProxyProtocol: svc.ExportsCircuitID(),
-		},
-	}, nil
+		id:  ircd.Listener{Kind: "onion", Host: addr, Port: cfg.Listen.OnionPort},
+	}
+	if svc.ExportsCircuitID() {
+		// tor starts each stream with a PROXY line naming its circuit:
+		// read here, before ircd sees the connection, which then carries
+		// the circuit only as its origin key
+		pl := proxyproto.NewListener(ln, proxyproto.Options{Refuse: []byte("ERROR :Closing Link: bad PROXY header\r\n")})
+		on.ln, on.id.Origin, on.id.OriginKind = pl, pl.Origin, "Tor circuit"
+	}
+	return on, nil
 }
 
 // printOnion implements `thorchatd onion -config FILE`: the address, from

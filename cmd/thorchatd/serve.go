@@ -58,27 +58,21 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			log.Error("admin socket", "err", err)
 		}
 	}()
-	acc, err := newAccounts(cfg, db, log)
+	acc, err := newAccounts(cfg, db, met, log)
 	if err != nil {
 		return err
 	}
 	met.Mechanisms(acc.Mechanisms())
 	icfg := ircd.Config{
-		Name:         cfg.Server.Name,
-		Network:      cfg.Server.Network,
-		Version:      version,
-		MOTD:         motd,
-		Limits:       ircdLimits(cfg.Limits),
-		Logger:       log,
-		Auth:         acc,
-		Accepts:      db,
-		UserModes:    db,
-		ChannelStore: chanStore{db},
-		Observer:     met,
-		Rehash:       func() error { return reloadPolicy(cfg.Path, acc, log) },
-		MaxAccept:    cfg.Limits.MaxAccept,
-		ParseAccount: accountParser(cfg.Accounts.HRP),
-		RequireSASL:  cfg.Limits.RequireSASL,
+		Name:        cfg.Server.Name,
+		Network:     cfg.Server.Network,
+		Version:     version,
+		MOTD:        motd,
+		Limits:      cfg.Limits.Limits,
+		Logger:      log,
+		Backend:     acc,
+		MaxAccept:   cfg.Limits.MaxAccept,
+		RequireSASL: cfg.Limits.RequireSASL,
 		Flood: ircd.FloodOptions{
 			Default:            ircd.FloodClass(cfg.Flood.FloodClass),
 			Privileged:         ircd.FloodClass(cfg.Flood.Operators),
@@ -186,7 +180,7 @@ wait:
 		case <-ctx.Done():
 			break wait
 		case <-hup:
-			if err := reloadPolicy(cfg.Path, acc, log); err != nil {
+			if err := acc.Rehash(); err != nil {
 				log.Error("reload failed; keeping the previous allowlist", "err", err)
 				continue
 			}
@@ -196,7 +190,7 @@ wait:
 		}
 	}
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.ShutdownTimeout.Duration)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("shutdown", "err", err)
@@ -229,7 +223,10 @@ func listenDevTCP(addr string) (net.Listener, ircd.Listener, error) {
 		return nil, ircd.Listener{}, fmt.Errorf("listen.dev_tcp %q: bound to a non-loopback address", addr)
 	}
 	port, _ := strconv.Atoi(portStr)
-	return ln, ircd.Listener{Kind: "tcp", Host: strings.ToLower(host), Port: port}, nil
+	// the origin of a dev connection is its remote address (on loopback,
+	// each connection is its own origin)
+	origin := func(c net.Conn) string { return c.RemoteAddr().String() }
+	return ln, ircd.Listener{Kind: "tcp", Host: strings.ToLower(host), Port: port, Origin: origin}, nil
 }
 
 // listenUnix opens a unix socket (mode 0660), replacing a stale socket file.
@@ -278,34 +275,4 @@ func loadMOTD(cfg *config.Config) ([]string, error) {
 		lines = append(lines, l)
 	}
 	return lines, nil
-}
-
-func ircdLimits(l config.Limits) ircd.Limits {
-	return ircd.Limits{
-		MaxClients:           l.MaxClients,
-		MaxChannels:          l.MaxChannels,
-		MaxChannelsPerClient: l.MaxChannelsPerClient,
-		MaxMembersPerChannel: l.MaxMembersPerChannel,
-		MaxTargets:           l.MaxTargets,
-		MaxListEntries:       l.MaxListEntries,
-		LineBytes:            l.LineBytes,
-		TagBytes:             l.TagBytes,
-		SendQBytes:           l.SendQBytes,
-		NickLen:              l.NickLen,
-		UserLen:              l.UserLen,
-		RealnameLen:          l.RealnameLen,
-		ChannelLen:           l.ChannelLen,
-		TopicLen:             l.TopicLen,
-		KickLen:              l.KickLen,
-		AwayLen:              l.AwayLen,
-		KeyLen:               l.KeyLen,
-		ModesPerCommand:      l.ModesPerCommand,
-		MaxWhoReplies:        l.MaxWhoReplies,
-		PreRegLines:          l.PreRegLines,
-		MaxPerCircuit:        l.MaxPerCircuit,
-		RegistrationTimeout:  l.RegistrationTimeout.Duration,
-		PingInterval:         l.PingInterval.Duration,
-		PingTimeout:          l.PingTimeout.Duration,
-		ShutdownTimeout:      l.ShutdownTimeout.Duration,
-	}
 }
