@@ -55,11 +55,11 @@ type Client struct {
 	saslFailures   int
 	busy           int // async steps (login, store write, fake lag) holding the input
 	loginHost      string
-	loginKind      LoginKind // how the account logged in
+	loginKind      LoginKind      // how the account logged in
 	loginKey       string         // Login.Key of a key login (KEY LINK/UNLINK)
 	keyLink        *LinkChallenge // pending KEY LINK
-	operByAccount  bool      // oper privileges come from [opers] accounts
-	authCounted    bool      // left the unauthenticated count (logged in or closed)
+	operByAccount  bool           // oper privileges come from [opers] accounts
+	authCounted    bool           // left the unauthenticated count (logged in or closed)
 	limiter        *rate.Limiter
 	limClass       FloodClass
 	throttledUntil time.Time
@@ -68,6 +68,13 @@ type Client struct {
 
 	// accountCreated is Login.Created of the logged-in account
 	accountCreated time.Time
+
+	label     *labelCapture     // response to a labeled command being captured (labeled.go)
+	monitor   map[string]string // MONITOR list: folded nick → nick as given (monitor.go)
+	monitorOn bool              // watchers were told this client is online
+	typing    typingThrottle    // +typing notifications sent, per target (typing.go)
+	ml        *mlBatch          // open draft/multiline batch (multiline.go)
+	mlDead    string            // reference of the last refused batch, whose rest is ignored
 
 	// send queue
 	qmu     sync.Mutex

@@ -56,6 +56,14 @@ type Limits struct {
 	PingInterval         time.Duration
 	PingTimeout          time.Duration
 	ShutdownTimeout      time.Duration
+	// MaxMonitor bounds a client's MONITOR list (MONITOR= in 005).
+	MaxMonitor int
+	// MultilineMaxBytes and MultilineMaxLines bound a draft/multiline
+	// batch (the cap's max-bytes and max-lines); an unfinished batch is
+	// dropped after MultilineTimeout.
+	MultilineMaxBytes int
+	MultilineMaxLines int
+	MultilineTimeout  time.Duration
 }
 
 // DefaultLimits returns the limits used when a field is zero.
@@ -69,6 +77,8 @@ func DefaultLimits() Limits {
 		ModesPerCommand: 6, MaxWhoReplies: 500, PreRegLines: 32, MaxPerCircuit: 4,
 		RegistrationTimeout: 30 * time.Second, PingInterval: 30 * time.Second,
 		PingTimeout: 60 * time.Second, ShutdownTimeout: 4 * time.Second,
+		MaxMonitor: 100, MultilineMaxBytes: 4096, MultilineMaxLines: 24,
+		MultilineTimeout: 30 * time.Second,
 	}
 }
 
@@ -180,6 +190,9 @@ type Server struct {
 	acceptQ  chan func() // account preference writes (accept lists, user modes), in order (contact.go)
 	wake     *time.Timer // resumes throttled clients
 	wakeAt   time.Time
+
+	batchSeq uint64       // batch reference tags issued (batch.go)
+	monitors monitorIndex // who monitors which nick (monitor.go)
 
 	connLimiter *rate.Limiter
 	nUnauth     atomic.Int64 // connections not logged in
@@ -307,6 +320,10 @@ func fillLimits(l Limits) Limits {
 	fillD(&l.PingInterval, d.PingInterval)
 	fillD(&l.PingTimeout, d.PingTimeout)
 	fillD(&l.ShutdownTimeout, d.ShutdownTimeout)
+	fill(&l.MaxMonitor, d.MaxMonitor)
+	fill(&l.MultilineMaxBytes, d.MultilineMaxBytes)
+	fill(&l.MultilineMaxLines, d.MultilineMaxLines)
+	fillD(&l.MultilineTimeout, d.MultilineTimeout)
 	return l
 }
 
