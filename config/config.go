@@ -86,6 +86,10 @@ type Limits struct {
 	PingInterval         Duration `toml:"ping_interval"`
 	PingTimeout          Duration `toml:"ping_timeout"`
 	ShutdownTimeout      Duration `toml:"shutdown_timeout"`
+	MaxMonitor           int      `toml:"max_monitor"`
+	MultilineMaxBytes    int      `toml:"multiline_max_bytes"`
+	MultilineMaxLines    int      `toml:"multiline_max_lines"`
+	MultilineTimeout     Duration `toml:"multiline_timeout"`
 }
 
 // Tor configures the onion service.

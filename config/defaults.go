@@ -46,6 +46,10 @@ func Default() *Config {
 			PingInterval:         Duration{30 * time.Second},
 			PingTimeout:          Duration{60 * time.Second},
 			ShutdownTimeout:      Duration{4 * time.Second},
+			MaxMonitor:           100,
+			MultilineMaxBytes:    4096,
+			MultilineMaxLines:    24,
+			MultilineTimeout:     Duration{30 * time.Second},
 		},
 		Tor: Tor{
 			Mode:                "embedded",

@@ -211,6 +211,9 @@ func (c *Config) validateLimits() error {
 		{"limits.prereg_lines", l.PreRegLines, 4, 1000},
 		{"limits.max_accept", l.MaxAccept, 1, 1000},
 		{"limits.max_per_circuit", l.MaxPerCircuit, 1, 1000},
+		{"limits.max_monitor", l.MaxMonitor, 1, 10000},
+		{"limits.multiline_max_bytes", l.MultilineMaxBytes, 512, 1 << 20},
+		{"limits.multiline_max_lines", l.MultilineMaxLines, 2, 1000},
 	}
 	for _, x := range ints {
 		if x.v < x.min || x.v > x.max {
@@ -225,6 +228,7 @@ func (c *Config) validateLimits() error {
 		{"limits.ping_interval", l.PingInterval},
 		{"limits.ping_timeout", l.PingTimeout},
 		{"limits.shutdown_timeout", l.ShutdownTimeout},
+		{"limits.multiline_timeout", l.MultilineTimeout},
 	}
 	for _, d := range durs {
 		if d.v.Duration <= 0 {

@@ -307,5 +307,9 @@ func ircdLimits(l config.Limits) ircd.Limits {
 		PingInterval:         l.PingInterval.Duration,
 		PingTimeout:          l.PingTimeout.Duration,
 		ShutdownTimeout:      l.ShutdownTimeout.Duration,
+		MaxMonitor:           l.MaxMonitor,
+		MultilineMaxBytes:    l.MultilineMaxBytes,
+		MultilineMaxLines:    l.MultilineMaxLines,
+		MultilineTimeout:     l.MultilineTimeout.Duration,
 	}
 }
