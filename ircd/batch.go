@@ -53,7 +53,7 @@ func (s *Server) startBatch(c *Client, outer *outBatch, typ string, params ...st
 	}
 	b := &outBatch{s: s, c: c, ref: s.newBatchRef()}
 	open := batchLine(s.name, "", b.ref, true, append([]string{typ}, params...)...)
-	outer.send(open)
+	outer.sendTo(c, open)
 	return b
 }
 
