@@ -180,7 +180,7 @@ func (s *Server) handleLine(c *Client, ln []byte) {
 	if ln[0] == '@' && c.caps&labelCaps == labelCaps {
 		s.beginLabel(c, m)
 	}
-	if s.validUTF8(c, ln, m) && !(c.caps.has(capMultiline) && s.multilineIntercept(c, m)) {
+	if s.validUTF8(c, ln, m) && !((c.ml != nil || c.caps.has(capMultiline)) && s.multilineIntercept(c, m)) {
 		s.dispatch(c, m)
 	}
 	if c.label != nil {
