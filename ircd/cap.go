@@ -23,6 +23,11 @@ const (
 	capExtendedJoin
 	capAccountTag
 	capSASL
+	capBatch
+	capLabeledResponse
+	capStandardReplies
+	capExtendedMonitor
+	capMultiline
 )
 
 func (s capSet) has(c capSet) bool { return s&c != 0 }
@@ -34,16 +39,21 @@ var capNames = []struct {
 	{capAccountNotify, "account-notify"},
 	{capAccountTag, "account-tag"},
 	{capAwayNotify, "away-notify"},
+	{capBatch, "batch"},
 	{capCapNotify, "cap-notify"},
 	{capChghost, "chghost"},
+	{capMultiline, "draft/multiline"},
 	{capEchoMessage, "echo-message"},
 	{capExtendedJoin, "extended-join"},
+	{capExtendedMonitor, "extended-monitor"},
 	{capInviteNotify, "invite-notify"},
+	{capLabeledResponse, "labeled-response"},
 	{capMessageTags, "message-tags"},
 	{capMultiPrefix, "multi-prefix"},
 	{capSASL, "sasl"},
 	{capServerTime, "server-time"},
 	{capSetname, "setname"},
+	{capStandardReplies, "standard-replies"},
 	{capUserhostInNames, "userhost-in-names"},
 }
 
@@ -72,6 +82,9 @@ func (s *Server) availableCaps() capSet {
 func (s *Server) capValue(c capSet, version int) string {
 	if c == capSASL && version >= 302 && s.has(FeatureAccounts) {
 		return strings.Join(s.be.Mechanisms(), ",")
+	}
+	if c == capMultiline && version >= 302 {
+		return s.multilineLimits()
 	}
 	return ""
 }

@@ -258,6 +258,9 @@ func (s *Server) toCommonPeers(c *Client, msg *outMsg, need capSet, includeSelf 
 	if includeSelf && (need == 0 || c.caps.has(need)) {
 		c.sendMsg(msg)
 	}
+	if need&extMonitorCaps != 0 {
+		s.toMonitors(c, msg, need)
+	}
 }
 
 // isBanned checks +b against +e for c.

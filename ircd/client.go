@@ -69,6 +69,13 @@ type Client struct {
 	// accountCreated is Login.Created of the logged-in account
 	accountCreated time.Time
 
+	label     *labelCapture     // response to a labeled command being captured (labeled.go)
+	monitor   map[string]string // MONITOR list: folded nick → nick as given (monitor.go)
+	monitorOn bool              // watchers were told this client is online
+	typing    typingThrottle    // +typing notifications sent, per target (typing.go)
+	ml        *mlBatch          // open draft/multiline batch (multiline.go)
+	mlDead    string            // reference of the last refused batch, whose rest is ignored
+
 	// send queue
 	qmu     sync.Mutex
 	out     []byte

@@ -230,8 +230,18 @@ func rawConn(conn net.Conn) syscall.RawConn {
 }
 
 // send queues b for the client. It never blocks: a client whose queue
-// would pass the SendQ bound is disconnected.
+// would pass the SendQ bound is disconnected. While the client's labeled
+// command runs, b is part of its response (labeled.go).
 func (c *Client) send(b []byte) {
+	if c.label != nil {
+		c.label.capture(c, b)
+		return
+	}
+	c.enqueue(b)
+}
+
+// enqueue is send without the labeled-response capture.
+func (c *Client) enqueue(b []byte) {
 	c.qmu.Lock()
 	if c.qclosed {
 		c.qmu.Unlock()

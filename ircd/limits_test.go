@@ -19,6 +19,8 @@ func TestLimitsDefaultsAndRanges(t *testing.T) {
 		ModesPerCommand: 6, MaxWhoReplies: 500, PreRegLines: 32, MaxPerCircuit: 4,
 		RegistrationTimeout: 30 * time.Second, PingInterval: 30 * time.Second,
 		PingTimeout: 60 * time.Second, ShutdownTimeout: 4 * time.Second,
+		MaxMonitor: 100, MultilineMaxBytes: 4096, MultilineMaxLines: 24,
+		MultilineTimeout: 30 * time.Second,
 	}
 	if got := DefaultLimits(); got != want {
 		t.Fatalf("DefaultLimits() = %+v, want %+v", got, want)

@@ -48,9 +48,12 @@ func (s *Server) handleNick(c *Client, m *irc.Message) {
 		c.sendMsg(msg)
 		s.toCommonPeers(c, msg, 0, false)
 	}
+	oldNick, oldFolded := c.nick, c.folded
 	c.nick, c.folded = nick, folded
 	if !c.registered {
 		s.tryRegister(c)
+	} else {
+		s.monitorNickChange(c, oldNick, oldFolded)
 	}
 }
 
@@ -122,6 +125,7 @@ func (s *Server) tryRegister(c *Client) {
 	if c.account != "" {
 		s.applyLoginHost(c)
 	}
+	s.monitorSignon(c)
 	s.observer().Registered()
 	c.numeric(rplWelcome, "Welcome to the "+s.cfg.Network+" IRC Network "+c.prefix())
 	c.numeric(rplYourHost, "Your host is "+s.name+", running version "+s.cfg.Version)
@@ -157,6 +161,8 @@ func (s *Server) isupport() []string {
 		"MAXLIST=beI:" + strconv.Itoa(l.MaxListEntries),
 		"MAXTARGETS=" + strconv.Itoa(l.MaxTargets),
 		"MODES=" + strconv.Itoa(l.ModesPerCommand),
+		"MONITOR=" + strconv.Itoa(l.MaxMonitor),
+		"MULTILINE=" + s.multilineLimits(),
 		"NETWORK=" + s.cfg.Network,
 		"NICKLEN=" + strconv.Itoa(l.NickLen),
 		"PREFIX=(ov)@+",

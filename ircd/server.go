@@ -136,6 +136,9 @@ type Server struct {
 	wake   *time.Timer // resumes throttled clients
 	wakeAt time.Time
 
+	batchSeq uint64       // batch reference tags issued (batch.go)
+	monitors monitorIndex // who monitors which nick (monitor.go)
+
 	connLimiter *rate.Limiter
 	nUnauth     atomic.Int64 // connections not logged in
 }

@@ -73,6 +73,9 @@ func isEOF(err error) bool {
 // processBatch handles the lines of c's pending batch until it ends or a
 // handler suspends the client for async work; then the reader may go on.
 func (s *Server) processBatch(c *Client) {
+	if c.label != nil && c.busy == 0 {
+		s.endLabel(c) // a labeled command that waited for an async step
+	}
 	ev := c.pending
 	b := (*ev.buf)[:ev.n]
 	for c.pendingOff < len(b) && !c.gone {
@@ -159,10 +162,15 @@ func (s *Server) handleLine(c *Client, ln []byte) {
 	if !s.throttle(c, commandCost(m.Command, len(m.Params), first)) {
 		return
 	}
-	if !s.validUTF8(c, ln, m) {
-		return
+	if ln[0] == '@' && c.caps&labelCaps == labelCaps {
+		s.beginLabel(c, m)
 	}
-	s.dispatch(c, m)
+	if s.validUTF8(c, ln, m) && !((c.ml != nil || c.caps.has(capMultiline)) && s.multilineIntercept(c, m)) {
+		s.dispatch(c, m)
+	}
+	if c.label != nil {
+		s.endLabel(c)
+	}
 }
 
 // parse wraps irc.ParseMessage, which must never see input that makes it
@@ -243,6 +251,8 @@ func commandTable() map[string]handler {
 		"NS":           {fn: (*Server).handleNickServCommand},
 		"CHANSERV":     {fn: (*Server).handleChanServCommand},
 		"CS":           {fn: (*Server).handleChanServCommand},
+		"BATCH":        {fn: (*Server).handleBatch, minParams: 1},
+		"MONITOR":      {fn: (*Server).handleMonitor, minParams: 1},
 	}
 }
 
@@ -311,12 +321,15 @@ func (s *Server) quit(c *Client, reason string, sendError bool) {
 		if c.invisible {
 			s.st.invisible--
 		}
+		s.monitorSignoff(c)
 	} else if _, ok := s.st.all[c]; ok {
 		s.st.unknown--
 	}
 	if c.folded != "" && s.st.nicks[c.folded] == c {
 		delete(s.st.nicks, c.folded)
 	}
+	s.monitorClear(c)
+	c.ml = nil
 	delete(s.st.all, c)
 }
 
@@ -351,6 +364,9 @@ func (s *Server) sweep() {
 				s.kill(c, "Registration timed out")
 			}
 			continue
+		}
+		if c.ml != nil {
+			s.multilineExpire(c, now)
 		}
 		idle := now.Sub(c.lastRecv)
 		switch {
