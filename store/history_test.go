@@ -160,7 +160,9 @@ func TestHistoryQueries(t *testing.T) {
 		{"joins only", func() ([]HistoryEntry, error) {
 			return db.HistoryLatest(HistoryQuery{Target: "#chan", Limit: 10, Kinds: Kinds(KindJoin)}, HistoryRef{})
 		}, []string{"m02"}, nil},
-		{"invalid target", func() ([]HistoryEntry, error) { return db.HistoryLatest(HistoryQuery{Target: "", Limit: 1}, HistoryRef{}) }, nil, ErrInvalid},
+		{"invalid target", func() ([]HistoryEntry, error) {
+			return db.HistoryLatest(HistoryQuery{Target: "", Limit: 1}, HistoryRef{})
+		}, nil, ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

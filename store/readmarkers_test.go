@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-func readFile(path string) ([]byte, error)      { return os.ReadFile(path) }
+func readFile(path string) ([]byte, error)     { return os.ReadFile(path) }
 func writeFile(path string, data []byte) error { return os.WriteFile(path, data, 0o600) }
 
 func TestReadMarkers(t *testing.T) {
