@@ -46,6 +46,8 @@ func Default() *Config {
 			PingInterval:         Duration{30 * time.Second},
 			PingTimeout:          Duration{60 * time.Second},
 			ShutdownTimeout:      Duration{4 * time.Second},
+			MultilineMaxBytes:    4096,
+			MultilineMaxLines:    24,
 		},
 		Tor: Tor{
 			Mode:                "embedded",
@@ -99,6 +101,14 @@ func Default() *Config {
 		Whowas: Whowas{
 			Length: 1000,
 			TTL:    Duration{time.Hour},
+		},
+		History: History{
+			Enabled:       true,
+			Expire:        Duration{30 * 24 * time.Hour},
+			MaxPerTarget:  100000,
+			PrivateExpire: Duration{7 * 24 * time.Hour},
+			ReplayLines:   20,
+			MaxQuery:      100,
 		},
 	}
 }
