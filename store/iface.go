@@ -31,9 +31,30 @@ type Store interface {
 	AcceptClear(account string) error
 	AcceptList(account string) ([]string, error)
 
+	HistoryStore
+
 	WriteBackup(w io.Writer) (int64, error)
 	Dump(w io.Writer, opts DumpOptions) error
 	Close() error
 }
 
 var _ Store = (*DB)(nil)
+
+// HistoryStore is the message history part of Store (history*.go,
+// readmarkers.go): what the IRC side's Backend needs.
+type HistoryStore interface {
+	AppendHistory(entries []HistoryEntry) error
+	HistoryLatest(q HistoryQuery, after HistoryRef) ([]HistoryEntry, error)
+	HistoryBefore(q HistoryQuery, ref HistoryRef) ([]HistoryEntry, error)
+	HistoryAfter(q HistoryQuery, ref HistoryRef) ([]HistoryEntry, error)
+	HistoryAround(q HistoryQuery, ref HistoryRef) ([]HistoryEntry, error)
+	HistoryBetween(q HistoryQuery, from, to HistoryRef) ([]HistoryEntry, error)
+	HistoryTargets(q TargetsQuery) ([]HistoryTarget, error)
+	HistoryEntryByID(msgid string) (HistoryEntry, error)
+	RedactHistory(target, msgid string) (HistoryEntry, error)
+	ExpireHistory(now time.Time, expire, privateExpire time.Duration, maxPerTarget, budget int) (deleted int, more bool, err error)
+	DropHistory(target string, budget int) (deleted int, more bool, err error)
+	HistoryCounts() ([]HistoryCount, error)
+	SetReadMarker(account, target string, t time.Time) (time.Time, error)
+	ReadMarker(account, target string) (time.Time, error)
+}

@@ -90,3 +90,22 @@ func markerValue(v []byte) (int64, bool, error) {
 	}
 	return int64(binary.BigEndian.Uint64(v)), true, nil
 }
+
+// deleteReadMarkers removes every read marker of account.
+func deleteReadMarkers(tx *bolt.Tx, account string) error {
+	b, err := bucket(tx, bucketReadMarkers)
+	if err != nil {
+		return err
+	}
+	var keys [][]byte
+	scanPairs(b, account, func(item []byte) bool {
+		keys = append(keys, pairKey(account, string(item)))
+		return true
+	})
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

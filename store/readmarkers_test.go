@@ -69,3 +69,29 @@ func TestReadMarkers(t *testing.T) {
 		t.Fatalf("ReadMarker without account: %v", err)
 	}
 }
+
+// TestReadMarkersGoWithExpiredAccount: read markers do not keep an unused
+// account, and go with it.
+func TestReadMarkersGoWithExpiredAccount(t *testing.T) {
+	db := mustOpen(t, dbPath(t), Options{NoSync: true})
+	defer mustClose(t, db)
+	gone, stays := mustLogin(t, db, 1, t0).Name, mustLogin(t, db, 2, t0.Add(48*time.Hour)).Name
+	for _, a := range []string{gone, stays} {
+		for _, target := range []string{"#a", "#b", PrivateTarget(gone, stays)} {
+			if _, err := db.SetReadMarker(a, target, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n, _, err := db.ExpireAccounts(t0.Add(24*time.Hour), "", 10, nil); err != nil || n != 1 {
+		t.Fatalf("ExpireAccounts = %d, %v", n, err)
+	}
+	for _, target := range []string{"#a", "#b", PrivateTarget(gone, stays)} {
+		if m, err := db.ReadMarker(gone, target); err != nil || !m.IsZero() {
+			t.Fatalf("marker of the expired account on %q: %v, %v", target, m, err)
+		}
+		if m, err := db.ReadMarker(stays, target); err != nil || !m.Equal(t0) {
+			t.Fatalf("marker of the other account on %q: %v, %v", target, m, err)
+		}
+	}
+}
