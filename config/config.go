@@ -31,6 +31,7 @@ type Config struct {
 	ChanServ  ChanServ  `toml:"chanserv"`
 	Channels  []Channel `toml:"channel"`
 	Whowas    Whowas    `toml:"whowas"`
+	History   History   `toml:"history"`
 	Metrics   Metrics   `toml:"metrics"`
 
 	// Path is the file the configuration was read from ("" for defaults).
@@ -181,6 +182,44 @@ type Channel struct {
 	Topic string `toml:"topic"`
 	Modes string `toml:"modes"`
 	Speak string `toml:"speak"`
+	// History is the channel's history policy: HistoryWorld, HistoryJoined
+	// or HistoryOff; "" takes the default (world for channels anyone may
+	// join, joined for +i, +k, +s or +p channels).
+	History string `toml:"history"`
+}
+
+// Channel history policies ([[channel]] history).
+const (
+	// HistoryWorld: anyone who may join reads the whole retained history.
+	HistoryWorld = "world"
+	// HistoryJoined: an account reads from when it joined; a guest only
+	// what was said while it was there.
+	HistoryJoined = "joined"
+	// HistoryOff: nothing is stored.
+	HistoryOff = "off"
+)
+
+// History configures message history (IRCv3 draft/chathistory, replay on
+// JOIN, read markers), kept in the database.
+type History struct {
+	// Enabled false stores nothing.
+	Enabled bool `toml:"enabled"`
+	// Expire deletes channel entries older than this (0: no age limit).
+	Expire Duration `toml:"expire"`
+	// MaxPerTarget keeps at most this many entries per channel or private
+	// conversation, the oldest deleted first.
+	MaxPerTarget int `toml:"max_per_target"`
+	// Private stores private conversations between two logged-in accounts
+	// (never guests'). Off by default: whoever takes over the server
+	// could read them.
+	Private bool `toml:"private"`
+	// PrivateExpire is Expire for private conversations.
+	PrivateExpire Duration `toml:"private_expire"`
+	// ReplayLines is how many lines a client without draft/chathistory
+	// gets replayed on JOIN (0: none).
+	ReplayLines int `toml:"replay_lines"`
+	// MaxQuery is CHATHISTORY=<max> in 005: messages per CHATHISTORY request.
+	MaxQuery int `toml:"max_query"`
 }
 
 // Whowas bounds the WHOWAS history of recently quit nicks, which is kept

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -85,6 +86,17 @@ func TestParseErrors(t *testing.T) {
 		{"no oper slots", "[opers]\noper_slots = 0\n", "opers.oper_slots", 2, "between"},
 		{"bad oper class", "[opers]\noper_classes = [\"everyone\"]\n", "opers.oper_classes[0]", 2, "user"},
 		{"malformed oper hash", "[opers.passwords]\nadmin = \"$2a$12$short\"\n", "opers.passwords.admin", 0, "bcrypt"},
+		{"negative history expire", "[history]\nexpire = \"-1h\"\n", "history.expire", 2, "negative"},
+		{"negative private expire", "[history]\nprivate_expire = \"-1s\"\n", "history.private_expire", 2, "negative"},
+		{"no history per target", "[history]\nmax_per_target = 0\n", "history.max_per_target", 2, "between 1 and"},
+		{"history max_query 0", "[history]\nmax_query = 0\n", "history.max_query", 2, "between 1 and 10000"},
+		{"history max_query too big", "[history]\nmax_query = 10001\n", "history.max_query", 2, "between 1 and 10000"},
+		{"replay above max_query", "[history]\nmax_query = 10\nreplay_lines = 11\n", "history.replay_lines", 3, "max_query"},
+		{"negative replay", "[history]\nreplay_lines = -1\n", "history.replay_lines", 2, "0 (off)"},
+		{"unknown history key", "[history]\nreplay = 5\n", "history.replay", 2, "unknown key"},
+		{"bad channel history", "[[channel]]\nname = \"#a\"\nhistory = \"all\"\n", "channel[0].history", 0, "joined"},
+		{"multiline bytes", "[limits]\nmultiline_max_bytes = 70000\n", "limits.multiline_max_bytes", 2, "between 512 and 65536"},
+		{"multiline lines", "[limits]\nmultiline_max_lines = 0\n", "limits.multiline_max_lines", 2, "between 2 and 1000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,5 +139,43 @@ func TestDurationRoundTrip(t *testing.T) {
 	var v struct{ D Duration }
 	if _, err := toml.Decode(`D = "1m30s"`, &v); err != nil || v.D.Seconds() != 90 {
 		t.Fatalf("%v %v", v.D, err)
+	}
+}
+
+func TestHistoryConfig(t *testing.T) {
+	tests := []struct {
+		name, toml string
+		want       History
+		chans      []string
+	}{
+		{"defaults", "", History{Enabled: true, Expire: Duration{720 * time.Hour}, MaxPerTarget: 100000,
+			PrivateExpire: Duration{168 * time.Hour}, ReplayLines: 20, MaxQuery: 100}, nil},
+		{"set", "[history]\nenabled = false\nexpire = \"0s\"\nmax_per_target = 5\nprivate = true\n" +
+			"private_expire = \"1h\"\nreplay_lines = 0\nmax_query = 5\n" +
+			"[[channel]]\nname = \"#w\"\nhistory = \"world\"\n[[channel]]\nname = \"#j\"\nhistory = \"joined\"\n" +
+			"[[channel]]\nname = \"#o\"\nhistory = \"off\"\n[[channel]]\nname = \"#d\"\n",
+			History{Expire: Duration{0}, MaxPerTarget: 5, Private: true, PrivateExpire: Duration{time.Hour}, MaxQuery: 5},
+			[]string{HistoryWorld, HistoryJoined, HistoryOff, ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("t.toml", []byte(tt.toml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.History != tt.want {
+				t.Fatalf("history %+v, want %+v", c.History, tt.want)
+			}
+			var got []string
+			for _, ch := range c.Channels {
+				got = append(got, ch.History)
+			}
+			if !reflect.DeepEqual(got, tt.chans) {
+				t.Fatalf("channel policies %q, want %q", got, tt.chans)
+			}
+			if tt.name == "defaults" && (c.Limits.MultilineMaxBytes != 4096 || c.Limits.MultilineMaxLines != 24) {
+				t.Fatalf("multiline defaults %d %d", c.Limits.MultilineMaxBytes, c.Limits.MultilineMaxLines)
+			}
+		})
 	}
 }

@@ -80,5 +80,13 @@ func Default() *Config {
 			Length: 1000,
 			TTL:    Duration{time.Hour},
 		},
+		History: History{
+			Enabled:       true,
+			Expire:        Duration{30 * 24 * time.Hour},
+			MaxPerTarget:  100000,
+			PrivateExpire: Duration{7 * 24 * time.Hour},
+			ReplayLines:   20,
+			MaxQuery:      100,
+		},
 	}
 }

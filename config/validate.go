@@ -121,6 +121,9 @@ func (c *Config) validate() error {
 	if c.Whowas.TTL.Duration < time.Second || c.Whowas.TTL.Duration > 30*24*time.Hour {
 		return bad("whowas.ttl", "must be between 1s and 720h, got %s", c.Whowas.TTL.Duration)
 	}
+	if err := c.History.validate(); err != nil {
+		return err
+	}
 	if c.ChanServ.MaxPerAccount < 1 || c.ChanServ.MaxPerAccount > 10000 {
 		return bad("chanserv.max_per_account", "must be between 1 and 10000, got %d", c.ChanServ.MaxPerAccount)
 	}
@@ -173,6 +176,11 @@ func (c *Config) validate() error {
 		case "", "everyone", "operators":
 		default:
 			return bad(key+".speak", "must be \"everyone\" or \"operators\"")
+		}
+		switch ch.History {
+		case "", HistoryWorld, HistoryJoined, HistoryOff:
+		default:
+			return bad(key+".history", "must be \"world\", \"joined\" or \"off\", got %q", ch.History)
 		}
 		if len(ch.Topic) > c.Limits.TopicLen {
 			return bad(key+".topic", "longer than limits.topic_len")
@@ -275,4 +283,30 @@ func keyLine(raw []byte, key toml.Key) int {
 		}
 	}
 	return sectionLine
+}
+
+// Bounds of the [history] keys. maxHistoryQuery matches the store's
+// MaxHistoryQuery.
+const (
+	maxHistoryPerTarget = 10_000_000
+	maxHistoryQuery     = 10000
+)
+
+func (h *History) validate() error {
+	if h.Expire.Duration < 0 {
+		return bad("history.expire", "must not be negative (\"0s\": no age limit)")
+	}
+	if h.PrivateExpire.Duration < 0 {
+		return bad("history.private_expire", "must not be negative (\"0s\": no age limit)")
+	}
+	if h.MaxPerTarget < 1 || h.MaxPerTarget > maxHistoryPerTarget {
+		return bad("history.max_per_target", "must be between 1 and %d, got %d", maxHistoryPerTarget, h.MaxPerTarget)
+	}
+	if h.MaxQuery < 1 || h.MaxQuery > maxHistoryQuery {
+		return bad("history.max_query", "must be between 1 and %d, got %d", maxHistoryQuery, h.MaxQuery)
+	}
+	if h.ReplayLines < 0 || h.ReplayLines > h.MaxQuery {
+		return bad("history.replay_lines", "must be between 0 (off) and history.max_query (%d), got %d", h.MaxQuery, h.ReplayLines)
+	}
+	return nil
 }

@@ -39,10 +39,10 @@ type Limits struct {
 	PingInterval         time.Duration `toml:"ping_interval" default:"30s" range:"1ms,"`
 	PingTimeout          time.Duration `toml:"ping_timeout" default:"60s" range:"1ms,"`
 	ShutdownTimeout      time.Duration `toml:"shutdown_timeout" default:"4s" range:"1ms,"`
-	MaxMonitor           int           `toml:"max_monitor" default:"100" range:"1,10000"`              // a client's MONITOR list (MONITOR= in 005)
-	MultilineMaxBytes    int           `toml:"multiline_max_bytes" default:"4096" range:"512,1048576"` // a draft/multiline batch's max-bytes
-	MultilineMaxLines    int           `toml:"multiline_max_lines" default:"24" range:"2,1000"`        // a draft/multiline batch's max-lines
-	MultilineTimeout     time.Duration `toml:"multiline_timeout" default:"30s" range:"1ms,"`           // an unfinished batch is dropped after this
+	MaxMonitor           int           `toml:"max_monitor" default:"100" range:"1,10000"`            // a client's MONITOR list (MONITOR= in 005)
+	MultilineMaxBytes    int           `toml:"multiline_max_bytes" default:"4096" range:"512,65536"` // a draft/multiline batch's max-bytes (history keeps up to 64 KiB)
+	MultilineMaxLines    int           `toml:"multiline_max_lines" default:"24" range:"2,1000"`      // a draft/multiline batch's max-lines
+	MultilineTimeout     time.Duration `toml:"multiline_timeout" default:"30s" range:"1ms,"`         // an unfinished batch is dropped after this
 }
 
 // DefaultLimits returns the limits used when a field is zero.

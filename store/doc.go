@@ -1,6 +1,6 @@
 // Package store persists ThorChat's durable state (accounts, nick
-// ownership, channel registrations and accept lists) in a single bbolt
-// file.
+// ownership, channel registrations, accept lists, message history and
+// read markers) in a single bbolt file.
 //
 // The package is the only place in ThorChat that imports bbolt: its API uses
 // plain Go types, so the IRC state machine never sees a bbolt type. Every

@@ -8,7 +8,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// ExpireAccounts deletes unused accounts among at most max accounts, in
+// ExpireAccounts deletes unused accounts (and their read markers, which
+// do not keep an account) among at most max accounts, in
 // key order after the account named after ("" to start at the first):
 // accounts not seen since before that hold nothing (no flags, no kept
 // user modes, no claimed nick, accept list, credential, linked key,
@@ -85,6 +86,9 @@ func (db *DB) ExpireAccounts(before time.Time, after string, max int, keep func(
 				continue
 			}
 			if err := b.Delete([]byte(name)); err != nil {
+				return err
+			}
+			if err := deleteReadMarkers(tx, name); err != nil {
 				return err
 			}
 			removed++

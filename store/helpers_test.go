@@ -47,6 +47,8 @@ func runHelper(mode, path string) int {
 		return 0
 	case "crash":
 		return crashLoop(db)
+	case "history-crash":
+		return historyCrashLoop(db)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
 		return 2
