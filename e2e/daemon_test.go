@@ -225,6 +225,12 @@ func daemonConfig(dataDir string, port int, extra string) (daemonConf, error) {
 			"onion":   false,
 			"dev_tcp": []any{net.JoinHostPort("127.0.0.1", strconv.Itoa(port))},
 		},
+		// every test client comes from 127.0.0.1 (one origin for the
+		// rate of new connections on the dev listener) or over one tor
+		"limits": map[string]any{
+			"origin_conn_rate":  100000.0,
+			"origin_conn_burst": 100000,
+		},
 	}
 	if strings.TrimSpace(extra) != "" {
 		var over map[string]any

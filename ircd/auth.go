@@ -224,6 +224,10 @@ func (s *Server) login(c *Client, login Login) {
 	} else if c.loginHost != "" {
 		c.host = c.loginHost // nobody has seen the old host yet; 900 shows the cloak
 	}
+	if first && !c.registered {
+		// a NICK refused before the login may be for this account's nick
+		s.takeWantedNick(c)
+	}
 	mask := c.nickOrStar() + "!" + c.user + "@" + c.host
 	if c.user == "" {
 		mask = c.nickOrStar() + "!*@" + c.host

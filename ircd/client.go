@@ -21,6 +21,7 @@ type Client struct {
 
 	// processor-owned
 	nick, folded   string
+	wantNick       string // before registration: a claimed nick refused as in use (takeWantedNick)
 	user           string
 	realname       string
 	host           string

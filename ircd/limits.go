@@ -2,6 +2,7 @@ package ircd
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"time"
@@ -34,7 +35,9 @@ type Limits struct {
 	ModesPerCommand      int           `toml:"modes_per_command" default:"6" range:"1,20"`
 	MaxWhoReplies        int           `toml:"max_who_replies" default:"500" range:"1,100000"`
 	PreRegLines          int           `toml:"prereg_lines" default:"32" range:"4,1000"`
-	MaxPerCircuit        int           `toml:"max_per_circuit" default:"4" range:"1,1000"` // connections from one origin (Listener.Origin)
+	MaxPerCircuit        int           `toml:"max_per_circuit" default:"4" range:"1,1000"`           // connections from one origin (Listener.Origin)
+	OriginConnRate       float64       `toml:"origin_conn_rate" default:"0.5" range:"0.001,1000000"` // new connections per second from one origin (Listener.RateOrigin)
+	OriginConnBurst      int           `toml:"origin_conn_burst" default:"6" range:"1,1000000"`      // new connections from one origin at once
 	RegistrationTimeout  time.Duration `toml:"registration_timeout" default:"30s" range:"1ms,"`
 	PingInterval         time.Duration `toml:"ping_interval" default:"30s" range:"1ms,"`
 	PingTimeout          time.Duration `toml:"ping_timeout" default:"60s" range:"1ms,"`
@@ -77,6 +80,11 @@ func ValidateLimits(l Limits) error {
 			if n := v.Int(); n < min || n > max {
 				err = &LimitError{Key: key, Msg: fmt.Sprintf("must be between %d and %d, got %d", min, max, n)}
 			}
+		case reflect.Float64:
+			min, max := parseFloatBound(lo, 0), parseFloatBound(hi, math.MaxFloat64)
+			if f := v.Float(); !(f >= min && f <= max) {
+				err = &LimitError{Key: key, Msg: fmt.Sprintf("must be between %g and %g, got %g", min, max, f)}
+			}
 		case reflect.Int64: // time.Duration
 			min, _ := time.ParseDuration(lo)
 			if d := time.Duration(v.Int()); d < min {
@@ -94,7 +102,7 @@ func fillLimits(l Limits) Limits {
 	d := DefaultLimits()
 	dv := reflect.ValueOf(&d).Elem()
 	eachLimit(&l, func(f reflect.StructField, v reflect.Value) {
-		if v.Int() <= 0 {
+		if v.Kind() == reflect.Float64 && !(v.Float() > 0) || v.Kind() != reflect.Float64 && v.Int() <= 0 {
 			v.Set(dv.FieldByIndex(f.Index))
 		}
 	})
@@ -121,6 +129,14 @@ func mustSet(v reflect.Value, s string) {
 		v.SetInt(int64(d))
 		return
 	}
+	if v.Kind() == reflect.Float64 {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			panic("ircd: bad default tag " + s)
+		}
+		v.SetFloat(f)
+		return
+	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		panic("ircd: bad default tag " + s)
@@ -135,6 +151,17 @@ func cut(s string) (string, string, bool) {
 		}
 	}
 	return s, "", false
+}
+
+func parseFloatBound(s string, def float64) float64 {
+	if s == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return def
+	}
+	return f
 }
 
 func parseBound(s string, def int64) int64 {

@@ -17,6 +17,7 @@ func TestLimitsDefaultsAndRanges(t *testing.T) {
 		NickLen: 32, UserLen: 16, RealnameLen: 100, ChannelLen: 50,
 		TopicLen: 390, KickLen: 255, AwayLen: 200, KeyLen: 32,
 		ModesPerCommand: 6, MaxWhoReplies: 500, PreRegLines: 32, MaxPerCircuit: 4,
+		OriginConnRate: 0.5, OriginConnBurst: 6,
 		RegistrationTimeout: 30 * time.Second, PingInterval: 30 * time.Second,
 		PingTimeout: 60 * time.Second, ShutdownTimeout: 4 * time.Second,
 		MaxMonitor: 100, MultilineMaxBytes: 4096, MultilineMaxLines: 24,
@@ -28,7 +29,7 @@ func TestLimitsDefaultsAndRanges(t *testing.T) {
 	if err := ValidateLimits(want); err != nil {
 		t.Fatalf("defaults invalid: %v", err)
 	}
-	if got := fillLimits(Limits{NickLen: 20, TagBytes: -1}); got.NickLen != 20 || got.TagBytes != 0 || got.MaxClients != 10000 || got.PingTimeout != time.Minute {
+	if got := fillLimits(Limits{NickLen: 20, TagBytes: -1}); got.NickLen != 20 || got.TagBytes != 0 || got.MaxClients != 10000 || got.PingTimeout != time.Minute || got.OriginConnRate != 0.5 {
 		t.Fatalf("fillLimits: %+v", got)
 	}
 	tests := []struct {
@@ -41,6 +42,9 @@ func TestLimitsDefaultsAndRanges(t *testing.T) {
 		{"tag_bytes negative", func(l *Limits) { l.TagBytes = -1 }, "tag_bytes"},
 		{"zero duration", func(l *Limits) { l.PingTimeout = 0 }, "ping_timeout"},
 		{"integer seconds are nanoseconds", func(l *Limits) { l.ShutdownTimeout = 30 }, "shutdown_timeout"},
+		{"origin_conn_rate zero", func(l *Limits) { l.OriginConnRate = 0 }, "origin_conn_rate"},
+		{"origin_conn_rate too large", func(l *Limits) { l.OriginConnRate = 2e6 }, "origin_conn_rate"},
+		{"origin_conn_burst zero", func(l *Limits) { l.OriginConnBurst = 0 }, "origin_conn_burst"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,8 +7,10 @@ import (
 
 // Observer receives counts of what the server does, for metrics; the
 // backend supplies it (Backend.Observer). Its methods are called on the
-// processing goroutine and must be fast and never block; they never carry
-// an identity (nick, account, channel, circuit or address).
+// processing goroutine (OriginRefused also on the goroutines accepting
+// connections, so it must be safe for concurrent use) and must be fast
+// and never block; they never carry an identity (nick, account, channel,
+// circuit or address).
 type Observer interface {
 	// ConnOpened counts a connection accepted on a listener of transport
 	// ("onion", "dev" or "websocket", see Transport).
@@ -25,7 +27,7 @@ type Observer interface {
 	FloodKill()
 	FakeLag()
 	// OriginRefused counts a connection refused because its origin (a Tor
-	// circuit) has too many.
+	// circuit) has too many open or opened too many too fast.
 	OriginRefused()
 	// Relayed counts one PRIVMSG, NOTICE or TAGMSG relayed to deliveries
 	// recipients.

@@ -15,9 +15,17 @@ import (
 // proxyproto.Listener reads and turns into the connection's origin.
 func startProxyServer(t *testing.T, maxPerCircuit int) *testServer {
 	t.Helper()
+	return startProxyServerWith(t, func(c *Config) { c.Limits.MaxPerCircuit = maxPerCircuit })
+}
+
+// startProxyServerWith is startProxyServer with the configuration changed
+// by mutate.
+func startProxyServerWith(t *testing.T, mutate func(*Config)) *testServer {
+	t.Helper()
 	clock := newFakeClock()
-	srv, err := New(Config{Name: "irc.test", Clock: clock, Tick: 5 * time.Millisecond,
-		Limits: Limits{MaxPerCircuit: maxPerCircuit}})
+	cfg := Config{Name: "irc.test", Clock: clock, Tick: 5 * time.Millisecond}
+	mutate(&cfg)
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

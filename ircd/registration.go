@@ -28,8 +28,21 @@ func (s *Server) handleNick(c *Client, m *irc.Message) {
 		return
 	}
 	if other, ok := s.st.nicks[folded]; ok && other != c {
-		c.numeric(errNicknameInUse, nick, "Nickname is already in use")
-		return
+		if !s.ownerTakes(c, other, folded) {
+			if _, claimed := s.nickOwner(folded); claimed && !c.registered {
+				// the owner logging in takes it (takeWantedNick)
+				c.wantNick = nick
+				c.numeric(errNicknameInUse, nick, "Nickname is already in use; if it is claimed by your account, log in (SASL) to take it")
+				return
+			}
+			c.numeric(errNicknameInUse, nick, "Nickname is already in use")
+			return
+		}
+		s.renameToGuest(other, "Your nick "+other.nick+" is claimed by "+c.account+", who has taken it")
+		if _, still := s.st.nicks[folded]; still {
+			c.numeric(errNicknameInUse, nick, "Nickname is already in use")
+			return
+		}
 	}
 	// before registration, ownership is checked once, when it completes
 	if c.registered && s.nickClaimedByOther(c, folded) {
@@ -39,21 +52,12 @@ func (s *Server) handleNick(c *Client, m *irc.Message) {
 	if nick == c.nick {
 		return
 	}
-	if c.folded != "" && s.st.nicks[c.folded] == c {
-		delete(s.st.nicks, c.folded)
+	if Fold(c.wantNick) == folded {
+		c.wantNick = ""
 	}
-	s.st.nicks[folded] = c
-	if c.registered {
-		msg := newOutMsg(s.clock.Now(), line(c.prefix(), "NICK", nick))
-		c.sendMsg(msg)
-		s.toCommonPeers(c, msg, 0, false)
-	}
-	oldNick, oldFolded := c.nick, c.folded
-	c.nick, c.folded = nick, folded
+	s.setNick(c, nick, folded)
 	if !c.registered {
 		s.tryRegister(c)
-	} else {
-		s.monitorNickChange(c, oldNick, oldFolded)
 	}
 }
 
@@ -112,6 +116,7 @@ func (s *Server) tryRegister(c *Client) {
 		return
 	}
 	c.registered = true
+	c.wantNick = ""
 	s.st.unknown--
 	if c.invisible { // set by a kept mode at login
 		s.st.invisible++

@@ -81,9 +81,16 @@ type Listener struct {
 	// circuit from the PROXY header); ircd only compares keys and never
 	// logs them.
 	Origin func(conn net.Conn) string
-	// OriginKind names an origin in the refusal ("Too many connections
+	// OriginKind names an origin in the refusals ("Too many connections
 	// over one <OriginKind>"); default "origin".
 	OriginKind string
+	// RateOrigin, when set, returns the key by which the rate of new
+	// connections is limited (Limits.OriginConnRate, OriginConnBurst)
+	// instead of Origin's: the dev TCP listener limits the rate per
+	// remote IP address while each of its connections is an origin of
+	// its own for MaxPerCircuit. Like Origin's, the key is opaque and
+	// never logged; "" is not limited.
+	RateOrigin func(conn net.Conn) string
 }
 
 // Server is an IRC server. Create it with New, start it with Run, hand it
@@ -140,6 +147,7 @@ type Server struct {
 	monitors monitorIndex // who monitors which nick (monitor.go)
 
 	connLimiter *rate.Limiter
+	originRate  *originRate  // new connections per origin, checked first
 	nUnauth     atomic.Int64 // connections not logged in
 }
 
@@ -210,6 +218,9 @@ func New(cfg Config) (*Server, error) {
 	s.whowas = newWhowasLog(cfg.Whowas)
 	s.wake = time.NewTimer(time.Hour)
 	s.wake.Stop()
+	// one bucket per origin seen in the last OriginConnBurst/OriginConnRate
+	// seconds, at most MaxClients of them
+	s.originRate = newOriginRate(s.lim.OriginConnRate, s.lim.OriginConnBurst, s.lim.MaxClients)
 	if cfg.Flood.ConnRate > 0 {
 		s.connLimiter = rate.NewLimiter(rate.Limit(cfg.Flood.ConnRate), max(cfg.Flood.ConnBurst, 1))
 	}
@@ -327,6 +338,14 @@ func (s *Server) Serve(ln net.Listener, id Listener) error {
 	}
 }
 
+// originKind names an origin of the listener in refusals.
+func (id *Listener) originKind() string {
+	if id.OriginKind == "" {
+		return "origin"
+	}
+	return id.OriginKind
+}
+
 func isTemporary(err error) bool {
 	var t interface{ Temporary() bool }
 	return errors.As(err, &t) && t.Temporary()
@@ -345,6 +364,17 @@ func (s *Server) accept(conn net.Conn, id *Listener) {
 		conn.SetWriteDeadline(time.Now().Add(time.Second))
 		conn.Write([]byte("ERROR :Closing Link: " + reason + "\r\n"))
 		conn.Close()
+	}
+	// the origin's own rate first: what it is refused does not spend the
+	// server-wide budget
+	rateKey := origin
+	if id.RateOrigin != nil {
+		rateKey = id.RateOrigin(conn)
+	}
+	if !s.originRate.allow(rateKey, s.clock.Now()) {
+		s.observer().OriginRefused()
+		refuse("Too many new connections over one " + id.originKind() + ", try again later")
+		return
 	}
 	if s.connLimiter != nil && !s.connLimiter.AllowN(s.clock.Now(), 1) {
 		refuse("Too many new connections, try again later")

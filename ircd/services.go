@@ -31,7 +31,8 @@ func (s *Server) handleNickServCommand(c *Client, m *irc.Message) {
 	s.nickServ(c, strings.Join(m.Params, " "))
 }
 
-// nickServ handles "CLAIM", "RELEASE [nick]", "INFO [nick]" and "HELP".
+// nickServ handles "CLAIM", "RELEASE [nick]", "INFO [nick]", "GHOST
+// <nick>", "RECOVER <nick>", the credential and key commands and "HELP".
 func (s *Server) nickServ(c *Client, text string) {
 	f := strings.Fields(text)
 	say := func(t string) { s.serviceNotice(c, nickServ, t) }
@@ -100,6 +101,8 @@ func (s *Server) nickServ(c *Client, text string) {
 				say("The nick " + nick + " is released.")
 			}
 		})
+	case "GHOST", "RECOVER":
+		s.nickServGhost(c, f, say)
 	case "DEVICE", "TOKEN", "LIST", "REVOKE":
 		s.nickServCredentials(c, f, say)
 	case "KEY":
@@ -121,7 +124,7 @@ func (s *Server) nickServ(c *Client, text string) {
 			say(t.nick + " is logged in as " + t.account + " with " + t.loginKind.describe() + ".")
 		}
 	default:
-		say("NickServ commands: CLAIM (claim your current nick for your account), RELEASE [nick], INFO [nick]; device credentials: DEVICE ADD <label> <p256-pubkey> [ttl], TOKEN NEW <label> [ttl], LIST, REVOKE <label>; keys: KEY LINK <new-key>, KEY LIST, KEY UNLINK <key> [REVOKE]; opers: BAN/UNBAN <account>.")
+		say("NickServ commands: CLAIM (claim your current nick for your account), RELEASE [nick], INFO [nick]; GHOST <nick> (disconnect your account's session using it, or whoever uses your claimed nick), RECOVER <nick> (rename whoever uses it to a guest nick and take it); device credentials: DEVICE ADD <label> <p256-pubkey> [ttl], TOKEN NEW <label> [ttl], LIST, REVOKE <label>; keys: KEY LINK <new-key>, KEY LIST, KEY UNLINK <key> [REVOKE]; opers: BAN/UNBAN <account>.")
 	}
 }
 

@@ -192,12 +192,8 @@ func (s *Server) countOrigin(c *Client) {
 	}
 	if s.st.origins[c.origin] >= s.lim.MaxPerCircuit {
 		s.observer().OriginRefused()
-		kind := c.listener.OriginKind
-		if kind == "" {
-			kind = "origin"
-		}
 		c.origin = "" // never counted
-		s.kill(c, "Too many connections over one "+kind)
+		s.kill(c, "Too many connections over one "+c.listener.originKind())
 		return
 	}
 	s.st.origins[c.origin]++

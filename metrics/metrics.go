@@ -73,7 +73,7 @@ func New(src Sources) *Metrics {
 		saslFailures:  counter("thorchat_sasl_failures_total", "SASL failures charged to connections (refused, aborted, too long, unknown mechanism)."),
 		floodKills:    counter("thorchat_flood_disconnects_total", "Clients disconnected for excess flood."),
 		fakeLag:       counter("thorchat_fake_lag_total", "Commands delayed by the flood throttle (fake lag)."),
-		originRefused: counter("thorchat_origin_refusals_total", "Connections refused because their origin (Tor circuit) has too many."),
+		originRefused: counter("thorchat_origin_refusals_total", "Connections refused because their origin (Tor circuit) has too many open or opens them too fast."),
 		relayed:       counter("thorchat_messages_relayed_total", "PRIVMSG, NOTICE and TAGMSG messages relayed."),
 		deliveries:    counter("thorchat_message_deliveries_total", "Copies of relayed messages queued to recipients."),
 		sendqKills:    counter("thorchat_sendq_disconnects_total", "Clients disconnected because their send queue was full."),

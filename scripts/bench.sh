@@ -15,7 +15,9 @@
 #
 # The flood scenario needs the daemon's default command throttle and
 # connection limits, so for it the script writes a configuration with
-# [flood] rate = 2.0, burst = 10, excess = 40 and no [limits] overrides;
+# [flood] rate = 2.0, burst = 10, excess = 40 and no [limits] overrides
+# but origin_conn_rate/origin_conn_burst (every client of the benchmark
+# comes from 127.0.0.1, one origin for that rate on the dev listener);
 # every other scenario runs with throttling off (rate = 0). The login
 # scenario also raises [accounts] login_rate (default 2,000 verifications
 # a second server-wide, which would otherwise be what is measured); its
@@ -93,6 +95,9 @@ flood)
 rate = 2.0
 burst = 10
 excess = 40
+[limits]
+origin_conn_rate = 1000000.0  # every benchmark client comes from 127.0.0.1, one origin on the dev listener
+origin_conn_burst = 1000000
 EOF
 	;;
 *)
@@ -101,6 +106,8 @@ EOF
 max_clients = 20000
 sendq_bytes = 1048576
 conn_rate = 0               # the benchmark opens thousands of connections a second
+origin_conn_rate = 1000000.0  # …all from 127.0.0.1, one origin on the dev listener
+origin_conn_burst = 1000000
 max_unauthenticated = 0     # the idle clients are guests
 [flood]
 rate = 0

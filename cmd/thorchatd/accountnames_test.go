@@ -11,7 +11,7 @@ import (
 // are account addresses mean the account, stored in lower case.
 func TestNicksCannotBeAccountNames(t *testing.T) {
 	tc := newTestConfig(t)
-	tc.Extra = "[limits]\nnick_len = 64\n"
+	tc.Limits = "nick_len = 64\n"
 	d := startDaemon(t, tc.write(t))
 	alice, bob, mallory := newKey(t), newKey(t), newKey(t)
 	a := dial(t, d.addr, "alice", alice)

@@ -20,7 +20,8 @@ func TestChannelRegistrationLimits(t *testing.T) {
 	veteran, newbie, staff, root := newKey(t), newKey(t), newKey(t), newKey(t)
 	tc.Opers = []string{root.account}
 	tc.ChanServ = "max_per_account = 2\nmin_account_age = \"1h\"\nmax_registered = 50\n"
-	tc.Extra = fmt.Sprintf("[limits]\nmax_channels = 3\n[staff]\naccounts = [%q]\n", staff.account)
+	tc.Limits = "max_channels = 3\n"
+	tc.Extra = fmt.Sprintf("[staff]\naccounts = [%q]\n", staff.account)
 	// the veteran's account was created two days ago
 	db, err := store.Open(context.Background(), tc.dbPath(), store.Options{})
 	if err != nil {

@@ -75,7 +75,12 @@ type testConfig struct {
 	Opers    []string // accounts with IRC operator privileges
 	Channels []config.Channel
 	ChanServ string // lines of the [chanserv] table; default: no minimum account age
-	Extra    string // appended verbatim
+	// Limits holds lines of the [limits] table. Every test client comes
+	// from 127.0.0.1, one origin for origin_conn_rate on the dev
+	// listener, so unless Limits sets origin_conn_* the table raises
+	// that rate out of the way.
+	Limits string
+	Extra  string // appended verbatim
 }
 
 // write writes the configuration to Dir/config.toml and returns its path.
@@ -86,6 +91,10 @@ func (tc testConfig) write(t testing.TB) string {
 	fmt.Fprintf(&b, "[listen]\nonion = false\ndev_tcp = [\"127.0.0.1:%d\"]\n", tc.Port)
 	b.WriteString("[flood]\nrate = 0.0\nburst = 10\nexcess = 40\n")
 	b.WriteString("[flood.unregistered]\nrate = 0.0\nburst = 20\nexcess = 40\n")
+	b.WriteString("[limits]\n" + tc.Limits)
+	if !strings.Contains(tc.Limits, "origin_conn_") {
+		b.WriteString("origin_conn_rate = 100000.0\norigin_conn_burst = 100000\n")
+	}
 	if len(tc.Opers) > 0 {
 		b.WriteString("[opers]\naccounts = [")
 		for i, a := range tc.Opers {

@@ -223,10 +223,21 @@ func listenDevTCP(addr string) (net.Listener, ircd.Listener, error) {
 		return nil, ircd.Listener{}, fmt.Errorf("listen.dev_tcp %q: bound to a non-loopback address", addr)
 	}
 	port, _ := strconv.Atoi(portStr)
-	// the origin of a dev connection is its remote address (on loopback,
-	// each connection is its own origin)
+	// the origin of a dev connection is its remote address and port (on
+	// loopback, each connection is its own origin for max_per_circuit);
+	// new connections are rate-limited per remote IP address
+	// (origin_conn_rate), so clients bound to distinct loopback addresses
+	// (127.0.0.2, 127.0.0.3, …) are distinct origins there
 	origin := func(c net.Conn) string { return c.RemoteAddr().String() }
-	return ln, ircd.Listener{Kind: "tcp", Host: strings.ToLower(host), Port: port, Origin: origin}, nil
+	return ln, ircd.Listener{Kind: "tcp", Host: strings.ToLower(host), Port: port, Origin: origin, RateOrigin: remoteIP}, nil
+}
+
+// remoteIP is the dev TCP listener's rate origin: the remote IP address.
+func remoteIP(c net.Conn) string {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.IP.String()
+	}
+	return ""
 }
 
 // listenUnix opens a unix socket (mode 0660), replacing a stale socket file.
