@@ -68,8 +68,9 @@ type Site struct {
 	// Origin is "http://<onion>" (with ":port" unless 80) or a development
 	// listener's "http://127.0.0.1:PORT".
 	Origin string
-	// Key returns the origin key of an accepted connection: the Tor
-	// circuit (from the PROXY header) or the remote address. nil: none.
+	// Key returns the origin key of an accepted connection, asked when it
+	// upgrades to a WebSocket: the Tor circuit (ProxyKey, with a
+	// ProxyListener) or the remote address. nil: none.
 	Key func(net.Conn) string
 }
 
@@ -121,11 +122,7 @@ func (s *Server) Serve(ln net.Listener, site Site) error {
 		// net/http's own error lines name client addresses
 		ErrorLog: log.New(io.Discard, "", 0),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			key := ""
-			if site.Key != nil {
-				key = site.Key(c)
-			}
-			return context.WithValue(ctx, keyCtx{}, key)
+			return context.WithValue(ctx, keyCtx{}, c)
 		},
 	}
 	s.mu.Lock()
@@ -211,7 +208,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, site Site) {
 		pre = make([]byte, rw.Reader.Buffered())
 		io.ReadFull(rw.Reader, pre)
 	}
-	key, _ := r.Context().Value(keyCtx{}).(string)
+	key := ""
+	if nc, ok := r.Context().Value(keyCtx{}).(net.Conn); ok && site.Key != nil {
+		key = site.Key(nc) // the request is read: a PROXY line before it was too
+	}
 	c := newConn(raw, pre, false, hs.Protocol == ProtocolBinary, key)
 	if !s.ln.handoff(c, handoffTimeout) {
 		c.Close()
