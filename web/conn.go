@@ -32,6 +32,8 @@ type Conn struct {
 	client bool   // the dialing side: masks what it sends, expects no mask
 	binary bool   // binary.ircv3.net (else text.ircv3.net)
 	origin string // opaque origin key for per-origin limits; never logged
+	// out recycles frame assembly buffers (the server's pool; nil: none)
+	out *sync.Pool
 
 	// reader state: used by one reading goroutine at a time
 	stash  [ws.MaxHeaderSize]byte // a frame header being read
@@ -49,8 +51,8 @@ type Conn struct {
 }
 
 // newConn wraps an upgraded connection.
-func newConn(raw net.Conn, pre []byte, client, binary bool, origin string) *Conn {
-	return &Conn{raw: raw, pre: pre, client: client, binary: binary, origin: origin}
+func newConn(raw net.Conn, pre []byte, client, binary bool, origin string, out *sync.Pool) *Conn {
+	return &Conn{raw: raw, pre: pre, client: client, binary: binary, origin: origin, out: out}
 }
 
 // Origin returns the connection's origin key (the Tor circuit, or on a
@@ -336,34 +338,50 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// writeFrames writes one final frame of kind op per payload, in one
-// vectored write.
+// writeFrames writes one final frame of kind op per payload, assembled in
+// a pooled buffer and written at once. (Not a vectored write: the poller
+// would keep its iovec array with the socket for good.)
 func (c *Conn) writeFrames(op ws.OpCode, payloads ...[]byte) error {
 	if len(payloads) == 0 {
 		return nil
 	}
-	bufs := make(net.Buffers, 0, 2*len(payloads))
-	hdrs := make([]byte, 0, ws.MaxHeaderSize*len(payloads))
+	var bp *[]byte
+	if c.out != nil {
+		bp, _ = c.out.Get().(*[]byte)
+	}
+	if bp == nil {
+		b := make([]byte, 0, 4096)
+		bp = &b
+	}
+	b := (*bp)[:0]
 	for _, pl := range payloads {
-		start := len(hdrs)
-		hdrs = appendHeader(hdrs, op, len(pl), c.client)
+		b = appendHeader(b, op, len(pl), c.client)
+		start := len(b)
+		b = append(b, pl...)
 		if c.client {
 			var mask [4]byte
 			rand.Read(mask[:])
-			copy(hdrs[len(hdrs)-4:], mask[:])
-			pl = append([]byte(nil), pl...)
-			ws.Cipher(pl, mask, 0)
+			copy(b[start-4:start], mask[:])
+			ws.Cipher(b[start:], mask, 0)
 		}
-		bufs = append(bufs, hdrs[start:len(hdrs):len(hdrs)], pl)
 	}
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	var err error
 	if c.closed.Load() {
-		return net.ErrClosed
+		err = net.ErrClosed
+	} else {
+		_, err = c.raw.Write(b)
 	}
-	_, err := bufs.WriteTo(c.raw)
+	c.wmu.Unlock()
+	if c.out != nil && cap(b) <= maxPooledOut {
+		*bp = b[:0]
+		c.out.Put(bp)
+	}
 	return err
 }
+
+// maxPooledOut bounds the assembly buffers kept for reuse.
+const maxPooledOut = 64 << 10
 
 // appendHeader appends a final frame's header (with room for a mask when
 // masked; the caller fills it in).

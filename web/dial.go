@@ -33,7 +33,7 @@ func Dial(ctx context.Context, url, origin string, protocols ...string) (*Conn, 
 		br.Read(pre)
 		ws.PutReader(br)
 	}
-	return newConn(raw, pre, true, hs.Protocol == ProtocolBinary, ""), nil
+	return newConn(raw, pre, true, hs.Protocol == ProtocolBinary, "", nil), nil
 }
 
 // StatusError is a handshake the server refused with an HTTP status.

@@ -79,6 +79,7 @@ type Server struct {
 	log    *slog.Logger
 	assets map[string]*asset
 	ln     *Listener
+	out    sync.Pool // frame assembly buffers, shared by the Conns
 
 	mu   sync.Mutex
 	srvs map[*http.Server]struct{}
@@ -212,7 +213,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, site Site) {
 	if nc, ok := r.Context().Value(keyCtx{}).(net.Conn); ok && site.Key != nil {
 		key = site.Key(nc) // the request is read: a PROXY line before it was too
 	}
-	c := newConn(raw, pre, false, hs.Protocol == ProtocolBinary, key)
+	c := newConn(raw, pre, false, hs.Protocol == ProtocolBinary, key, &s.out)
 	if !s.ln.handoff(c, handoffTimeout) {
 		c.Close()
 	}
