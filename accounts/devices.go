@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
@@ -203,7 +204,9 @@ func (s *Service) credLogin(account string, kind ircd.LoginKind) (ircd.Login, er
 
 // ecdsaSession is ECDSA-NIST256P-CHALLENGE: the client sends its account
 // (authcid, optional \0authzid), the server 32 random bytes, the client a
-// DER ECDSA signature over them (taken as the digest).
+// DER ECDSA signature over them: taken as the digest (what weechat and
+// most clients sign) or, as Atheme also accepts, over their SHA-256 (what
+// WebCrypto signs, as it always hashes the message).
 type ecdsaSession struct {
 	svc       *Service
 	account   string
@@ -235,11 +238,13 @@ func (x *ecdsaSession) Step(resp []byte) ([]byte, bool, ircd.Login, error) {
 			return nil, false, ircd.Login{}, fmt.Errorf("%s: %w", MechECDSA, sasl.ErrBadSignature)
 		}
 		now := s.cfg.Now()
+		hashed := sha256.Sum256(x.challenge)
 		for _, c := range list {
 			if c.Kind != store.CredDeviceKey || c.Expired(now) {
 				continue
 			}
-			if pk := p256Key(c.PubKey); pk != nil && ecdsa.VerifyASN1(pk, x.challenge, resp) {
+			pk := p256Key(c.PubKey)
+			if pk != nil && (ecdsa.VerifyASN1(pk, x.challenge, resp) || ecdsa.VerifyASN1(pk, hashed[:], resp)) {
 				l, err := s.credLogin(x.account, ircd.LoginDevice)
 				return nil, err == nil, l, err
 			}

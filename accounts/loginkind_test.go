@@ -5,6 +5,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"slices"
 	"strings"
@@ -55,6 +57,13 @@ func (c *client) plainLogin(account, token string) []*irc.Message {
 // messages up to the end of the attempt.
 func (c *client) deviceLogin(account string, k *ecdsa.PrivateKey) []*irc.Message {
 	c.t.Helper()
+	return c.deviceLoginSigning(account, k, func(ch []byte) []byte { return ch })
+}
+
+// deviceLoginSigning is deviceLogin signing digest(challenge) as the
+// ECDSA digest.
+func (c *client) deviceLoginSigning(account string, k *ecdsa.PrivateKey, digest func([]byte) []byte) []*irc.Message {
+	c.t.Helper()
 	c.send("AUTHENTICATE " + accounts.MechECDSA)
 	c.expect("AUTHENTICATE", func(m *irc.Message) bool { return m.Param(0) == "+" })
 	c.sendPayload([]byte(account))
@@ -63,7 +72,7 @@ func (c *client) deviceLogin(account string, k *ecdsa.PrivateKey) []*irc.Message
 	if !ok {
 		c.t.Fatalf("no device challenge: %v", msgs)
 	}
-	sig, err := ecdsa.SignASN1(rand.Reader, k, ch)
+	sig, err := ecdsa.SignASN1(rand.Reader, k, digest(ch))
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -151,6 +160,35 @@ func TestCredentialLoginIsOrdinaryUser(t *testing.T) {
 			c.expect("481", nil)
 			mustContain(t, "BAN", c.nickServ("PRIVMSG NickServ :BAN victim"), "Only IRC operators")
 			mustContain(t, "TOKEN NEW", c.nickServ("PRIVMSG NickServ :TOKEN NEW again"), "own key")
+		})
+	}
+}
+
+// TestDeviceSignatureForms: ECDSA-NIST256P-CHALLENGE accepts a signature
+// over the raw challenge (weechat) and over its SHA-256 (WebCrypto, which
+// always hashes), as Atheme does, and nothing else.
+func TestDeviceSignatureForms(t *testing.T) {
+	boss := key("forms")
+	acct := accountOf(t, boss)
+	e := startEnv(t, envOptions{noSync: true})
+	owner := e.connect(t, "owner", boss)
+	dev := owner.addDevice("browser")
+	for _, tc := range []struct {
+		name   string
+		digest func([]byte) []byte
+		want   []string
+	}{
+		{"raw challenge", func(ch []byte) []byte { return ch }, []string{"900", "903"}},
+		{"sha256 of the challenge", func(ch []byte) []byte { h := sha256.Sum256(ch); return h[:] }, []string{"900", "903"}},
+		{"sha512 of the challenge", func(ch []byte) []byte { h := sha512.Sum512(ch); return h[:32] }, []string{"904"}},
+		{"sha256 twice", func(ch []byte) []byte { h := sha256.Sum256(ch); h = sha256.Sum256(h[:]); return h[:] }, []string{"904"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := e.dial(t)
+			c.capSASL()
+			if got := saslNumerics(c.deviceLoginSigning(acct, dev, tc.digest)); !slices.Equal(got, tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
 		})
 	}
 }

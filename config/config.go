@@ -33,6 +33,7 @@ type Config struct {
 	Whowas    Whowas    `toml:"whowas"`
 	History   History   `toml:"history"`
 	Metrics   Metrics   `toml:"metrics"`
+	Web       Web       `toml:"web"`
 
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `toml:"-"`
@@ -101,6 +102,18 @@ type Metrics struct {
 	// that was never uploaded (or not re-uploaded) before it reports the
 	// daemon unhealthy.
 	DescriptorGrace Duration `toml:"descriptor_grace"`
+}
+
+// Web configures the browser client: served over the onion service itself
+// on a second virtual port (OnionPort) forwarding to <data_dir>/http.sock,
+// and on DevTCP (loopback only) for development.
+type Web struct {
+	Enabled         bool     `toml:"enabled"`
+	OnionPort       int      `toml:"onion_port"`
+	DevTCP          []string `toml:"dev_tcp"`
+	DefaultChannels []string `toml:"default_channels"`
+	// Socket is derived, not a key: <data_dir>/http.sock.
+	Socket string `toml:"-"`
 }
 
 // Store configures the bbolt database.

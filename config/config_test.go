@@ -85,6 +85,10 @@ func TestParseErrors(t *testing.T) {
 		{"no oper rate", "[opers]\noper_rate = 0.0\n", "opers.oper_rate", 2, "per minute"},
 		{"no oper slots", "[opers]\noper_slots = 0\n", "opers.oper_slots", 2, "between"},
 		{"bad oper class", "[opers]\noper_classes = [\"everyone\"]\n", "opers.oper_classes[0]", 2, "user"},
+		{"non-loopback web dev_tcp", "[web]\ndev_tcp = [\"0.0.0.0:8080\"]\n", "web.dev_tcp[0]", 2, "not a loopback"},
+		{"web port is the IRC port", "[web]\nonion_port = 6667\n", "web.onion_port", 2, "differ"},
+		{"web port out of range", "[web]\nonion_port = 0\n", "web.onion_port", 2, "1..65535"},
+		{"bad web channel", "[web]\ndefault_channels = [\"thorchat\"]\n", "web.default_channels[0]", 2, "invalid channel"},
 		{"malformed oper hash", "[opers.passwords]\nadmin = \"$2a$12$short\"\n", "opers.passwords.admin", 0, "bcrypt"},
 		{"negative history expire", "[history]\nexpire = \"-1h\"\n", "history.expire", 2, "negative"},
 		{"negative private expire", "[history]\nprivate_expire = \"-1s\"\n", "history.private_expire", 2, "negative"},
@@ -129,6 +133,10 @@ func TestDefaultsAndDerivedPaths(t *testing.T) {
 	}
 	if c.Flood.Rate != 2 || c.Flood.Burst != 10 || c.Flood.Excess != 40 || c.Limits.NickLen != 32 {
 		t.Fatalf("defaults: %+v %+v", c.Flood, c.Limits)
+	}
+	if !c.Web.Enabled || c.Web.OnionPort != 80 || len(c.Web.DevTCP) != 0 || c.Web.Socket != "/var/lib/thorchat/http.sock" ||
+		len(c.Web.DefaultChannels) != 1 || c.Web.DefaultChannels[0] != "#thorchat" {
+		t.Fatalf("web defaults: %+v", c.Web)
 	}
 	if c.Limits.PingInterval.Seconds() != 30 {
 		t.Fatalf("ping interval %v", c.Limits.PingInterval)

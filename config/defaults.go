@@ -69,6 +69,11 @@ func Default() *Config {
 			MinAccountAge: Duration{24 * time.Hour},
 			MaxRegistered: 1000,
 		},
+		Web: Web{
+			Enabled:         true,
+			OnionPort:       80,
+			DefaultChannels: []string{"#thorchat"},
+		},
 		Metrics: Metrics{
 			Enabled:         true,
 			DescriptorGrace: Duration{10 * time.Minute},

@@ -75,6 +75,9 @@ func (c *Config) validate() error {
 	if c.Store.Path == "" {
 		c.Store.Path = filepath.Join(c.Server.DataDir, "thorchat.db")
 	}
+	if err := c.validateWeb(); err != nil {
+		return err
+	}
 	if c.Metrics.Socket == "" {
 		c.Metrics.Socket = filepath.Join(c.Server.DataDir, "metrics.sock")
 	}
@@ -307,6 +310,39 @@ func (h *History) validate() error {
 	}
 	if h.ReplayLines < 0 || h.ReplayLines > h.MaxQuery {
 		return bad("history.replay_lines", "must be between 0 (off) and history.max_query (%d), got %d", h.MaxQuery, h.ReplayLines)
+	}
+	return nil
+}
+
+// validateWeb checks [web] and derives its unix socket.
+func (c *Config) validateWeb() error {
+	w := &c.Web
+	if w.OnionPort < 1 || w.OnionPort > 65535 {
+		return bad("web.onion_port", "must be 1..65535")
+	}
+	if w.Enabled && c.Listen.Onion && w.OnionPort == c.Listen.OnionPort {
+		return bad("web.onion_port", "must differ from listen.onion_port (%d)", c.Listen.OnionPort)
+	}
+	for i, a := range w.DevTCP {
+		if err := checkLoopback(a); err != nil {
+			return bad(fmt.Sprintf("web.dev_tcp[%d]", i), "%v", err)
+		}
+	}
+	if len(w.DefaultChannels) > 20 {
+		return bad("web.default_channels", "at most 20 channels")
+	}
+	for i, ch := range w.DefaultChannels {
+		key := fmt.Sprintf("web.default_channels[%d]", i)
+		if len(ch) < 2 || ch[0] != '#' || len(ch) > c.Limits.ChannelLen || strings.ContainsAny(ch, " ,\a\x00\r\n") {
+			return bad(key, "invalid channel name %q", ch)
+		}
+		if err := channame.Check(ch); err != nil {
+			return bad(key, "%v", err)
+		}
+	}
+	w.Socket = filepath.Join(c.Server.DataDir, "http.sock")
+	if w.Enabled && c.Listen.Onion && len(w.Socket) > 100 {
+		return bad("server.data_dir", "too long for the web client's unix socket %s (at most 100 bytes)", w.Socket)
 	}
 	return nil
 }

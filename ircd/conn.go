@@ -66,15 +66,27 @@ type event struct {
 	fn   func()
 }
 
+// WaitReader is a connection that is not a socket the server can poll
+// but can wait for input without holding a buffer (a WebSocket, which
+// reads the next frame header first): its reader takes a pooled buffer
+// only once WaitRead returns, so an idle one holds none.
+type WaitReader interface {
+	net.Conn
+	// WaitRead blocks until Read has data (or an error) to return.
+	WaitRead() error
+}
+
 // readLoop runs in its own goroutine per connection. It holds no buffer
 // while waiting: with a syscall.Conn it waits for readability first and only
-// then takes a pooled buffer.
+// then takes a pooled buffer, and so with a WaitReader.
 func (c *Client) readLoop() {
 	s := c.s
 	defer s.wg.Done()
 	rc := rawConn(c.conn)
+	wr, _ := c.conn.(WaitReader)
+	pooled := rc != nil || wr != nil
 	var private []byte
-	if rc == nil {
+	if !pooled {
 		private = make([]byte, s.bufs.size)
 	}
 	for {
@@ -108,6 +120,12 @@ func (c *Client) readLoop() {
 			if n < 0 {
 				n = 0
 			}
+		} else if wr != nil {
+			if err = wr.WaitRead(); err == nil {
+				buf = s.bufs.get()
+				off = copy(*buf, c.partial)
+				n, err = wr.Read((*buf)[off:])
+			}
 		} else {
 			b := private
 			buf = &b
@@ -115,7 +133,7 @@ func (c *Client) readLoop() {
 			n, err = c.conn.Read(b[off:])
 		}
 		if n > 0 {
-			c.deliver(buf, off+n, rc != nil)
+			c.deliver(buf, off+n, pooled)
 			buf = nil
 			if err == nil && c.closing() {
 				// disconnected (QUIT, Excess flood, KILL…): whatever the
@@ -123,7 +141,7 @@ func (c *Client) readLoop() {
 				// nothing more once it is gone
 				err = io.EOF
 			}
-		} else if buf != nil && rc != nil {
+		} else if buf != nil && pooled {
 			s.bufs.put(buf)
 		}
 		if err != nil {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/thorchat/thorchat/web"
 )
 
 // IdleConfig configures the idle-memory scenario.
@@ -21,6 +23,9 @@ type IdleConfig struct {
 	Settle    time.Duration // wait before the first RSS reading (default 5s)
 	Recheck   time.Duration // wait between the two readings (default 2s)
 	NickBase  string        // nick prefix (default "i")
+	// WebSocket: Addr is the web client's listener ([web] dev_tcp) and
+	// every client speaks IRC over WebSocket (text.ircv3.net) to /ws.
+	WebSocket bool
 	Logger    *slog.Logger
 }
 
@@ -100,7 +105,7 @@ func Idle(ctx context.Context, cfg IdleConfig) (IdleResult, *IdleClients, error)
 				if i >= cfg.Clients || ctx.Err() != nil {
 					return
 				}
-				c, err := dial(ctx, cfg.Addr)
+				c, err := dialIdle(ctx, cfg)
 				if err == nil {
 					lr.reset(c)
 					if err = register(ctx, lr, cfg.NickBase+strconv.Itoa(i)); err != nil {
@@ -190,4 +195,15 @@ func orDiscard(l *slog.Logger) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return l
+}
+
+// dialIdle opens one idle client's connection: TCP, or a WebSocket to the
+// web client's /ws with the listener's own origin.
+func dialIdle(ctx context.Context, cfg IdleConfig) (net.Conn, error) {
+	if !cfg.WebSocket {
+		return dial(ctx, cfg.Addr)
+	}
+	dctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	return web.Dial(dctx, "ws://"+cfg.Addr+"/ws", "http://"+cfg.Addr, web.ProtocolText)
 }

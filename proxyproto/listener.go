@@ -102,7 +102,7 @@ func (l *Listener) acceptLoop() {
 func (l *Listener) readHeader(conn net.Conn) {
 	defer func() { <-l.sem }()
 	conn.SetReadDeadline(time.Now().Add(l.opts.Timeout))
-	origin, err := readOrigin(conn)
+	origin, err := ReadOrigin(conn)
 	conn.SetReadDeadline(time.Time{})
 	if err != nil {
 		if len(l.opts.Refuse) > 0 {
@@ -125,10 +125,11 @@ func (l *Listener) readHeader(conn net.Conn) {
 	}
 }
 
-// readOrigin reads one PROXY v1 line from r, one byte at a time so that
+// ReadOrigin reads one PROXY v1 line from r, one byte at a time so that
 // nothing past it is consumed, and returns the origin key: the circuit
-// for tor's lines, "" for "PROXY UNKNOWN".
-func readOrigin(r io.Reader) (string, error) {
+// for tor's lines, "" for "PROXY UNKNOWN". The Listener uses it, and so
+// does a server that reads the line lazily on its own goroutine (web).
+func ReadOrigin(r io.Reader) (string, error) {
 	var buf [MaxLine]byte
 	n := 0
 	for {

@@ -51,6 +51,9 @@ type Config struct {
 	VirtualPort int `toml:"-"`
 	// Target is the daemon's unix socket that the onion port forwards to.
 	Target string `toml:"-"`
+	// ExtraPorts are further virtual ports of the same onion service, each
+	// forwarding to a unix socket of its own (the web client's HTTP port).
+	ExtraPorts []PortMap `toml:"-"`
 
 	// IntroDoSDefense turns on tor's rate limit of introductions at the
 	// introduction points (HiddenServiceEnableIntroDoSDefense), with
@@ -172,6 +175,14 @@ func (c Config) validate() error {
 	if err := checkTarget(c.Target); err != nil {
 		return configErr("target", "the daemon's unix socket %q: %w", c.Target, err)
 	}
+	for _, pm := range c.ExtraPorts {
+		if pm.Port < 1 || pm.Port > 65535 || pm.Port == c.VirtualPort {
+			return configErr("web.onion_port", "%d is not a port (1-65535) other than listen.onion_port", pm.Port)
+		}
+		if err := checkTarget(pm.Target); err != nil {
+			return configErr("target", "the daemon's unix socket %q: %w", pm.Target, err)
+		}
+	}
 	const maxInt32 = 1<<31 - 1
 	for _, b := range []struct {
 		key       string
@@ -268,4 +279,11 @@ func lookTor(bin string) (string, error) {
 		return "", configErr("tor.binary", "%q not found (%v): %s", bin, err, installHint)
 	}
 	return p, nil
+}
+
+// PortMap is one virtual port of the onion service and the unix socket it
+// forwards to.
+type PortMap struct {
+	Port   int
+	Target string
 }

@@ -98,6 +98,9 @@ func addOnionCommand(k *onionKey, cfg Config, opts []option) string {
 		b.WriteString(" Flags=" + strings.Join(flags, ","))
 	}
 	b.WriteString(" Port=" + strconv.Itoa(cfg.VirtualPort) + ",unix:" + cfg.Target)
+	for _, pm := range cfg.ExtraPorts {
+		b.WriteString(" Port=" + strconv.Itoa(pm.Port) + ",unix:" + pm.Target)
+	}
 	return b.String()
 }
 

@@ -78,7 +78,7 @@ func (s *Service) startEmbedded(ctx context.Context) error {
 	torrc := embeddedTorrc(torrcParams{
 		DataDir: dataDir, ControlSocket: e.sock, ControlPortFile: e.ports, OwnerPID: os.Getpid(),
 		Extra: extra, ExtraName: cfg.ExtraTorrc, KeyDir: keyDir, Port: cfg.VirtualPort,
-		Target: cfg.Target, Options: accepted,
+		Target: cfg.Target, ExtraPorts: cfg.ExtraPorts, Options: accepted,
 	})
 	if err := writeFileAtomic(e.torrc, []byte(torrc)); err != nil {
 		return configErr("tor.data_dir", "write %s: %w", e.torrc, err)

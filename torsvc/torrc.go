@@ -18,12 +18,13 @@ type torrcParams struct {
 	// OwnerPID makes tor exit if this process dies.
 	OwnerPID int
 	// Extra holds the tor.extra_torrc file's content, ExtraName its path.
-	Extra     []byte
-	ExtraName string
-	KeyDir    string
-	Port      int
-	Target    string
-	Options   []option
+	Extra      []byte
+	ExtraName  string
+	KeyDir     string
+	Port       int
+	Target     string
+	ExtraPorts []PortMap // further virtual ports
+	Options    []option
 }
 
 // controlSocketPath returns the embedded tor's control socket, or "" when
@@ -76,6 +77,9 @@ func embeddedTorrc(p torrcParams) string {
 	line("HiddenServiceDir %s", quoteTorrc(p.KeyDir))
 	line("HiddenServiceVersion 3")
 	line("HiddenServicePort %d unix:%s", p.Port, p.Target)
+	for _, pm := range p.ExtraPorts {
+		line("HiddenServicePort %d unix:%s", pm.Port, pm.Target)
+	}
 	for _, o := range p.Options {
 		line("%s %s", o.name, o.value)
 	}

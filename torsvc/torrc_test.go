@@ -188,3 +188,29 @@ func TestAddOnionCommand(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
+
+// TestWebPort: the web client's port is a second virtual port of the same
+// onion service, forwarding to its own unix socket, in both modes.
+func TestWebPort(t *testing.T) {
+	web := []PortMap{{Port: 80, Target: "/run/thorchat/http.sock"}}
+	torrc := embeddedTorrc(torrcParams{DataDir: "/d/tor", KeyDir: "/d/onion", Port: 6667,
+		Target: "/run/thorchat/irc.sock", ExtraPorts: web})
+	for _, want := range []string{"HiddenServicePort 6667 unix:/run/thorchat/irc.sock\n", "HiddenServicePort 80 unix:/run/thorchat/http.sock\n"} {
+		if !strings.Contains(torrc, want) {
+			t.Errorf("torrc lacks %q:\n%s", want, torrc)
+		}
+	}
+	k := &onionKey{}
+	cfg := DefaultConfig()
+	cfg.Target = "/run/irc.sock"
+	cfg.ExtraPorts = web
+	if got := addOnionCommand(k, cfg, nil); !strings.HasSuffix(got, " Port=6667,unix:/run/irc.sock Port=80,unix:/run/thorchat/http.sock") {
+		t.Errorf("ADD_ONION %s: want both ports", got)
+	}
+	for _, bad := range []PortMap{{Port: 6667, Target: "/run/h.sock"}, {Port: 0, Target: "/run/h.sock"}, {Port: 80, Target: "rel.sock"}} {
+		cfg.ExtraPorts = []PortMap{bad}
+		if err := cfg.validate(); err == nil {
+			t.Errorf("%+v: accepted", bad)
+		}
+	}
+}

@@ -68,6 +68,7 @@ type options struct {
 	loginHost     string
 	unix          string
 	loginClient   string
+	websocket     bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -78,6 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.serverPID, "server-pid", 0, "PID of the server process, for VmRSS (0: no memory figures)")
 	fs.StringVar(&o.scenario, "scenario", "all", "idle, register, fanout, all (those three), flood (needs a throttling server) or login (needs a raised login_rate)")
 	fs.IntVar(&o.clients, "clients", 5000, "idle: registered idle clients")
+	fs.BoolVar(&o.websocket, "ws", false, "idle: the clients speak IRC over WebSocket to -addr's /ws (the daemon's [web] dev_tcp)")
 	fs.DurationVar(&o.settle, "settle", 5*time.Second, "idle: wait before reading the server's RSS (read again 2s later)")
 	fs.IntVar(&o.registrations, "registrations", 20000, "register: total registrations")
 	fs.IntVar(&o.concurrency, "concurrency", 100, "register: connections registering at once (login: default 64)")
@@ -124,6 +126,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		if !concurrencySet {
 			o.concurrency = 64
 		}
+	}
+	if o.websocket && o.scenario != "idle" {
+		return o, errors.New("-ws is for -scenario idle")
 	}
 	if o.unix != "" && (o.scenario != "login" || o.loginHost == "") {
 		return o, errors.New("-unix is for -scenario login, with -login-host set to the server name")
@@ -207,6 +212,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cpu := loadtest.StartCPU(o.serverPID)
 		res, held, err := loadtest.Idle(ctx, loadtest.IdleConfig{
 			Addr: o.addr, ServerPID: o.serverPID, Clients: o.clients, Settle: o.settle, Logger: log,
+			WebSocket: o.websocket,
 		})
 		rep.Idle = &res
 		rep.CPU["idle"] = cpu.Stop()

@@ -46,6 +46,9 @@ type onionService struct {
 	svc *torsvc.Service
 	ln  net.Listener
 	id  ircd.Listener
+	// webLn is the web client's unix socket ([web] enabled), the onion
+	// service's second virtual port
+	webLn net.Listener
 }
 
 // startOnion opens the daemon's unix socket, then starts (or attaches to)
@@ -65,9 +68,24 @@ func startOnion(ctx context.Context, cfg *config.Config, log *slog.Logger) (*oni
 	}
 	tc := torConfig(cfg)
 	tc.Target = sock
+	var webLn net.Listener
+	if cfg.Web.Enabled {
+		if webLn, err = listenUnix(cfg.Web.Socket); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("web: %w", err)
+		}
+		target := cfg.Web.Socket
+		if abs, err := filepath.Abs(target); err == nil {
+			target = abs
+		}
+		tc.ExtraPorts = []torsvc.PortMap{{Port: cfg.Web.OnionPort, Target: target}}
+	}
 	svc, err := torsvc.Start(ctx, tc, log)
 	if err != nil {
 		ln.Close()
+		if webLn != nil {
+			webLn.Close()
+		}
 		return nil, err
 	}
 	addr := svc.OnionAddress()
@@ -80,9 +98,10 @@ func startOnion(ctx context.Context, cfg *config.Config, log *slog.Logger) (*oni
 		}
 	}()
 	on := &onionService{
-		svc: svc,
-		ln:  ln,
-		id:  ircd.Listener{Kind: "onion", Host: addr, Port: cfg.Listen.OnionPort},
+		svc:   svc,
+		ln:    ln,
+		webLn: webLn,
+		id:    ircd.Listener{Kind: "onion", Host: addr, Port: cfg.Listen.OnionPort},
 	}
 	if svc.ExportsCircuitID() {
 		// tor starts each stream with a PROXY line naming its circuit:

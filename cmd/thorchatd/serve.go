@@ -120,6 +120,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			}
 		}()
 	}
+	var wc *webClient
+	if cfg.Web.Enabled {
+		if wc, err = startWeb(cfg, log, serveOn); err != nil {
+			srv.Shutdown(context.Background())
+			return err
+		}
+		defer wc.close()
+	}
 	devListeners := 0
 	for _, addr := range cfg.Listen.DevTCP {
 		ln, id, err := listenDevTCP(addr)
@@ -149,8 +157,20 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		}
 		defer on.svc.Close()
 		serveOn(on.ln, on.id)
+		if on.webLn != nil {
+			wc.serveOnion(on.webLn, on.svc.OnionAddress(), cfg.Web.OnionPort, on.svc.ExportsCircuitID())
+		}
 		src.onion.Store(on)
 		met.SetTor(func() (torsvc.Health, bool) { return on.svc.Health(), true })
+	}
+	if wc != nil {
+		for _, addr := range cfg.Web.DevTCP {
+			if err := wc.serveDev(addr); err != nil {
+				srv.Shutdown(context.Background())
+				return err
+			}
+			devListeners++
+		}
 	}
 	if cfg.Metrics.Enabled {
 		metCtx, stopMetrics := context.WithCancel(context.Background())

@@ -1,0 +1,220 @@
+// Package web serves ThorChat's browser client over the onion service
+// itself: a single page embedded in the binary (GET /), and IRC over
+// WebSocket (/ws, the IRCv3 WebSocket transport). Each accepted WebSocket
+// becomes a net.Conn (Conn) handed to the IRC server through Listener,
+// exactly like a TCP or unix connection, carrying its origin key (the Tor
+// circuit) so per-circuit limits apply; the IRC server's line bounds,
+// flood limits and SASL apply unchanged.
+//
+// Nothing is fetched from anywhere else: no CDN, fonts or analytics. The
+// page's assets are few (Tor Browser puts every stream to one onion on one
+// circuit, which tor closes past [tor] max_streams), compressed once at
+// start, and served with a strict Content-Security-Policy.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// The IRCv3 WebSocket subprotocols. A client that asks for neither gets
+// text.
+const (
+	ProtocolText   = "text.ircv3.net"
+	ProtocolBinary = "binary.ircv3.net"
+)
+
+// HTTP bounds: every request's header within MaxHeaderBytes and
+// ReadHeaderTimeout; an idle keep-alive connection closes after
+// IdleTimeout. A WebSocket has no deadline of its own once upgraded: the
+// IRC server's PING and registration timeouts bound it.
+const (
+	MaxHeaderBytes    = 8 << 10
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 30 * time.Second
+	WriteTimeout      = 30 * time.Second
+	IdleTimeout       = 2 * time.Minute
+	// handoffTimeout bounds how long an upgraded connection waits for the
+	// IRC server to accept it.
+	handoffTimeout = 10 * time.Second
+)
+
+// Options configures a Server.
+type Options struct {
+	// DefaultChannels are joined by the page on load (guests included).
+	DefaultChannels []string
+	// Network is the IRC network's name, shown by the page.
+	Network string
+	// Logger receives start-up and failure lines; never addresses or
+	// origin keys.
+	Logger *slog.Logger
+}
+
+// Site is one way in to the web client: the origin the page is loaded
+// from (a WebSocket from any other Origin gets 403) and how to tell where
+// a connection comes from.
+type Site struct {
+	// Origin is "http://<onion>" (with ":port" unless 80) or a development
+	// listener's "http://127.0.0.1:PORT".
+	Origin string
+	// Key returns the origin key of an accepted connection, asked when it
+	// upgrades to a WebSocket: the Tor circuit (ProxyKey, with a
+	// ProxyListener) or the remote address. nil: none.
+	Key func(net.Conn) string
+}
+
+// Server serves the page and hands WebSockets to its Listener.
+type Server struct {
+	log    *slog.Logger
+	assets map[string]*asset
+	ln     *Listener
+	out    sync.Pool // frame assembly buffers, shared by the Conns
+
+	mu   sync.Mutex
+	srvs map[*http.Server]struct{}
+}
+
+// New prepares the page (rendered and compressed once) and the listener
+// the IRC server accepts WebSocket connections from.
+func New(opts Options) (*Server, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	assets, err := loadAssets(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{
+		log:    log,
+		assets: assets,
+		ln:     newListener(),
+		srvs:   map[*http.Server]struct{}{},
+	}, nil
+}
+
+// Listener returns the listener that yields each accepted WebSocket as a
+// *Conn, for the IRC server's Serve.
+func (s *Server) Listener() *Listener { return s.ln }
+
+type keyCtx struct{}
+
+// Serve serves HTTP on ln for site until ln is closed or Close is called.
+func (s *Server) Serve(ln net.Listener, site Site) error {
+	site.Origin = strings.ToLower(site.Origin)
+	hs := &http.Server{
+		Handler:           s.handler(site),
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		// net/http's own error lines name client addresses
+		ErrorLog: log.New(io.Discard, "", 0),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, keyCtx{}, c)
+		},
+	}
+	s.mu.Lock()
+	if s.srvs == nil {
+		s.mu.Unlock()
+		ln.Close()
+		return net.ErrClosed
+	}
+	s.srvs[hs] = struct{}{}
+	s.mu.Unlock()
+	err := hs.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return fmt.Errorf("web: %w", err)
+}
+
+// Close stops every HTTP listener and the WebSocket listener. Upgraded
+// WebSockets belong to the IRC server, which closes them itself.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	srvs := s.srvs
+	s.srvs = nil
+	s.mu.Unlock()
+	for hs := range srvs {
+		hs.Close()
+	}
+	return s.ln.Close()
+}
+
+func (s *Server) handler(site Site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setSecurityHeaders(w.Header())
+		if r.URL.Path == "/ws" {
+			s.serveWS(w, r, site)
+			return
+		}
+		s.serveAsset(w, r)
+	})
+}
+
+// setSecurityHeaders sets the headers every response carries: a strict
+// CSP (no inline script or style, nothing from elsewhere, no framing).
+func setSecurityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", ContentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+}
+
+// ContentSecurityPolicy is sent with every response.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// serveWS upgrades a same-origin request to IRC over WebSocket and hands
+// the connection to the listener.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, site Site) {
+	if origin := r.Header.Get("Origin"); origin == "" || !strings.EqualFold(origin, site.Origin) {
+		http.Error(w, "WebSocket from another origin refused", http.StatusForbidden)
+		return
+	}
+	if s.ln.isClosed() {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	up := ws.HTTPUpgrader{
+		Timeout:  WriteTimeout,
+		Protocol: func(p string) bool { return p == ProtocolText || p == ProtocolBinary },
+		// no Negotiate: permessage-deflate stays off (memory per
+		// connection, and compression over a secret channel)
+	}
+	raw, rw, hs, err := up.Upgrade(r, w)
+	if err != nil {
+		if raw != nil {
+			raw.Close()
+		}
+		return
+	}
+	var pre []byte
+	if rw != nil && rw.Reader.Buffered() > 0 {
+		pre = make([]byte, rw.Reader.Buffered())
+		io.ReadFull(rw.Reader, pre)
+	}
+	key := ""
+	if nc, ok := r.Context().Value(keyCtx{}).(net.Conn); ok && site.Key != nil {
+		key = site.Key(nc) // the request is read: a PROXY line before it was too
+	}
+	c := newConn(raw, pre, false, hs.Protocol == ProtocolBinary, key, &s.out)
+	if !s.ln.handoff(c, handoffTimeout) {
+		c.Close()
+	}
+}
