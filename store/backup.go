@@ -2,9 +2,11 @@ package store
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -46,12 +48,39 @@ type dumpAccept struct {
 	Entry   string `json:"entry"`
 }
 
+// DumpHistory is one target of the "history" section of Dump: counts
+// only, never message text. A channel has Channel set, a private
+// conversation Accounts (its two accounts, sorted).
+type DumpHistory struct {
+	Channel  string    `json:"channel,omitempty"`
+	Accounts []string  `json:"accounts,omitempty"`
+	Messages int64     `json:"messages"`
+	Last     time.Time `json:"last"`
+}
+
+func dumpHistory(k, v []byte) (any, error) {
+	if len(v) != 16 {
+		return nil, fmt.Errorf("%w: history metadata of %q is %d bytes", ErrCorrupt, k, len(v))
+	}
+	d := DumpHistory{
+		Messages: int64(binary.BigEndian.Uint64(v)),
+		Last:     time.Unix(0, int64(binary.BigEndian.Uint64(v[8:]))).UTC(),
+	}
+	if a, b, ok := ParsePrivateTarget(string(k)); ok {
+		d.Accounts = []string{a, b}
+	} else {
+		d.Channel = string(k)
+	}
+	return d, nil
+}
+
 // Dump writes the database content as one JSON object for audits:
 // {"format","schema","accounts":[Account],"nicks":[{nick,account}],
 // "channels":[ChannelRecord],"accept":[{account,entry}],"credentials":[Credential],
-// "key_links":[KeyLink]}, each list in key
+// "key_links":[KeyLink],"history":[DumpHistory]}, each list in key
 // order, from one consistent read transaction. Records are streamed, so
-// memory use does not grow with the database.
+// memory use does not grow with the database. Message history appears as
+// counts per target only; its text is never dumped.
 func (db *DB) Dump(w io.Writer, opts DumpOptions) error {
 
 	bw := bufio.NewWriter(w)
@@ -85,6 +114,7 @@ func (db *DB) Dump(w io.Writer, opts DumpOptions) error {
 				return c, err
 			}},
 			{"key_links", bucketAcctKeys, func(k, v []byte) (any, error) { return decodeKeyLink(k, v) }},
+			{"history", bucketHistMeta, dumpHistory},
 		}
 		for _, s := range sections {
 			b, err := bucket(tx, s.bucket)

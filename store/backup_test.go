@@ -19,6 +19,7 @@ type dumpDoc struct {
 	Accept   []dumpAccept    `json:"accept"`
 	Creds    []Credential    `json:"credentials"`
 	KeyLinks []KeyLink       `json:"key_links"`
+	History  []DumpHistory   `json:"history"`
 }
 
 func dump(t *testing.T, db *DB) (raw []byte, doc dumpDoc) {

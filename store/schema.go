@@ -55,6 +55,14 @@ var migrations = []migration{
 		}
 		return nil
 	}},
+	{name: "message history", fn: func(tx *bolt.Tx) error {
+		for _, b := range historyBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	}},
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -87,6 +87,9 @@ func (db *DB) checkContent() (err error) {
 		}); err != nil {
 			return err
 		}
-		return checkKeyLinks(tx)
+		if err := checkKeyLinks(tx); err != nil {
+			return err
+		}
+		return checkHistory(tx)
 	})
 }
