@@ -31,6 +31,7 @@ type Config struct {
 	ChanServ  ChanServ  `toml:"chanserv"`
 	Channels  []Channel `toml:"channel"`
 	Whowas    Whowas    `toml:"whowas"`
+	History   History   `toml:"history"`
 	Metrics   Metrics   `toml:"metrics"`
 
 	// Path is the file the configuration was read from ("" for defaults).
@@ -181,6 +182,34 @@ type Channel struct {
 	Topic string `toml:"topic"`
 	Modes string `toml:"modes"`
 	Speak string `toml:"speak"`
+	// History is the channel's history policy: "world", "joined" or
+	// "off" ("": the default for its modes).
+	History string `toml:"history"`
+}
+
+// History configures message history (IRCv3 draft/chathistory), kept in
+// bbolt.
+type History struct {
+	// Enabled stores channel messages (and, with Private, private
+	// conversations between two accounts); false stores nothing.
+	Enabled bool `toml:"enabled"`
+	// Private stores private messages between two logged-in accounts
+	// (never guests'), readable only by those two accounts.
+	Private bool `toml:"private"`
+	// Expire and PrivateExpire delete entries older than this (0: never);
+	// MaxPerTarget keeps at most this many per channel or conversation.
+	Expire        Duration `toml:"expire"`
+	PrivateExpire Duration `toml:"private_expire"`
+	MaxPerTarget  int      `toml:"max_per_target"`
+	// Replay is how many lines of a channel a client without
+	// draft/chathistory gets when it joins (0: none).
+	Replay int `toml:"replay"`
+	// MaxRequest is the most messages one CHATHISTORY request returns
+	// (CHATHISTORY= in 005).
+	MaxRequest int `toml:"max_request"`
+	// Queue bounds the messages waiting for their group commit; a client
+	// whose message finds it full is told to try again.
+	Queue int `toml:"queue"`
 }
 
 // Whowas bounds the WHOWAS history of recently quit nicks, which is kept

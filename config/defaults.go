@@ -80,5 +80,14 @@ func Default() *Config {
 			Length: 1000,
 			TTL:    Duration{time.Hour},
 		},
+		History: History{
+			Enabled:       true,
+			Expire:        Duration{30 * 24 * time.Hour},
+			PrivateExpire: Duration{30 * 24 * time.Hour},
+			MaxPerTarget:  100000,
+			Replay:        20,
+			MaxRequest:    1000,
+			Queue:         16384,
+		},
 	}
 }

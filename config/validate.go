@@ -121,6 +121,9 @@ func (c *Config) validate() error {
 	if c.Whowas.TTL.Duration < time.Second || c.Whowas.TTL.Duration > 30*24*time.Hour {
 		return bad("whowas.ttl", "must be between 1s and 720h, got %s", c.Whowas.TTL.Duration)
 	}
+	if err := c.History.validate(); err != nil {
+		return err
+	}
 	if c.ChanServ.MaxPerAccount < 1 || c.ChanServ.MaxPerAccount > 10000 {
 		return bad("chanserv.max_per_account", "must be between 1 and 10000, got %d", c.ChanServ.MaxPerAccount)
 	}
@@ -173,6 +176,11 @@ func (c *Config) validate() error {
 		case "", "everyone", "operators":
 		default:
 			return bad(key+".speak", "must be \"everyone\" or \"operators\"")
+		}
+		switch ch.History {
+		case "", "world", "joined", "off":
+		default:
+			return bad(key+".history", "must be \"world\", \"joined\" or \"off\", got %q", ch.History)
 		}
 		if len(ch.Topic) > c.Limits.TopicLen {
 			return bad(key+".topic", "longer than limits.topic_len")
@@ -275,4 +283,23 @@ func keyLine(raw []byte, key toml.Key) int {
 		}
 	}
 	return sectionLine
+}
+
+// validate checks [history].
+func (h History) validate() error {
+	switch {
+	case h.Expire.Duration < 0:
+		return bad("history.expire", "must not be negative (0: never)")
+	case h.PrivateExpire.Duration < 0:
+		return bad("history.private_expire", "must not be negative (0: never)")
+	case h.MaxPerTarget < 0 || h.MaxPerTarget > 100_000_000:
+		return bad("history.max_per_target", "must be between 0 (no limit) and 100000000, got %d", h.MaxPerTarget)
+	case h.Replay < 0 || h.Replay > 1000:
+		return bad("history.replay", "must be between 0 (off) and 1000, got %d", h.Replay)
+	case h.MaxRequest < 1 || h.MaxRequest > 10000:
+		return bad("history.max_request", "must be between 1 and 10000, got %d", h.MaxRequest)
+	case h.Queue < 16 || h.Queue > 1<<20:
+		return bad("history.queue", "must be between 16 and %d, got %d", 1<<20, h.Queue)
+	}
+	return nil
 }

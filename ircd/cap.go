@@ -23,6 +23,9 @@ const (
 	capExtendedJoin
 	capAccountTag
 	capSASL
+	capBatch
+	capChathistory
+	capEventPlayback
 )
 
 func (s capSet) has(c capSet) bool { return s&c != 0 }
@@ -34,8 +37,11 @@ var capNames = []struct {
 	{capAccountNotify, "account-notify"},
 	{capAccountTag, "account-tag"},
 	{capAwayNotify, "away-notify"},
+	{capBatch, "batch"},
 	{capCapNotify, "cap-notify"},
 	{capChghost, "chghost"},
+	{capChathistory, "draft/chathistory"},
+	{capEventPlayback, "draft/event-playback"},
 	{capEchoMessage, "echo-message"},
 	{capExtendedJoin, "extended-join"},
 	{capInviteNotify, "invite-notify"},
@@ -65,6 +71,11 @@ func (s *Server) availableCaps() capSet {
 	}
 	if !s.has(FeatureAccounts) {
 		all &^= capSASL
+	}
+	if !s.historyOn() {
+		// batch is only used by history replies on this branch (the caps
+		// branch offers it always)
+		all &^= capChathistory | capEventPlayback | capBatch
 	}
 	return all
 }

@@ -69,6 +69,11 @@ type Client struct {
 	// accountCreated is Login.Created of the logged-in account
 	accountCreated time.Time
 
+	// message history (history.go)
+	histPending int                    // messages in the history lane, not yet relayed
+	histBarrier bool                   // held until histPending is 0
+	joinedAt    map[*Channel]time.Time // when c joined each of its channels ("joined" policy)
+
 	// send queue
 	qmu     sync.Mutex
 	out     []byte

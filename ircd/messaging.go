@@ -119,15 +119,22 @@ func (s *Server) message(c *Client, m *irc.Message, cmd string) {
 }
 
 func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
+	d := s.route(c, cmd, target, text)
+	if d == nil {
+		return
+	}
+	d.text, d.ctags = text, ctags
+	s.stamp(d)
+	s.send(c, d)
+}
+
+// route resolves the target of c's message and applies every rule that
+// decides whether it may be delivered (channel modes, bans, the
+// recipient's contact rules). It returns nil when the message is refused
+// (c has been told, unless it is a NOTICE) or was for a service, which
+// handled it.
+func (s *Server) route(c *Client, cmd, target, text string) *delivery {
 	notice := cmd == "NOTICE"
-	need := capSet(0)
-	if cmd == "TAGMSG" {
-		need = capMessageTags
-	}
-	params := []string{target, text}
-	if cmd == "TAGMSG" {
-		params = params[:1]
-	}
 	// STATUSMSG: @#chan or +#chan reaches only ops (or voiced and ops)
 	status := memberMode(0)
 	name := target
@@ -144,81 +151,47 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 			if !notice {
 				c.numeric(errNoSuchNick, name, "No such nick/channel")
 			}
-			return
+			return nil
 		}
 		if reason := s.cannotSend(c, ch, text); reason != "" {
 			if !notice {
 				c.numeric(errCannotSendToChan, ch.name, reason)
 			}
-			return
+			return nil
 		}
-		params[0] = target
-		prefix := c.prefix()
-		if cmd != "TAGMSG" {
-			params[1] = s.fitText(prefix, cmd, target, text)
-		}
-		msg := s.relayMsg(s.clock.Now(), buildLine(prefix, cmd, params, cmd != "TAGMSG"))
-		msg.clientTags = ctags
-		msg.account = c.account
-		n := 0
-		for mbr, mm := range ch.members {
-			if mbr == c || (need != 0 && !mbr.caps.has(need)) || (status != 0 && mm&status == 0) {
-				continue
-			}
-			mbr.sendMsg(msg)
-			n++
-		}
-		s.observer().Relayed(n)
-		if c.caps.has(capEchoMessage) && (need == 0 || c.caps.has(need)) {
-			c.sendMsg(msg)
-		}
-		return
+		return &delivery{cmd: cmd, target: target, ch: ch, status: status}
 	}
 	switch Fold(target) {
 	case Fold(nickServ):
 		if cmd == "PRIVMSG" {
 			s.nickServ(c, text)
 		}
-		return
+		return nil
 	case Fold(chanServ):
 		if cmd == "PRIVMSG" {
 			s.chanServ(c, text)
 		}
-		return
+		return nil
 	}
 	t := s.st.nicks[Fold(target)]
 	if t == nil || !t.registered {
 		if !notice {
 			c.numeric(errNoSuchNick, target, "No such nick/channel")
 		}
-		return
+		return nil
 	}
 	if !s.privateAllowed(c, t, cmd, text) {
-		return
+		return nil
 	}
 	// a +g user who writes to someone (first, or in reply) accepts them;
 	// nothing is recorded of whom users without +g talk to
 	if t != c && c.callerID {
 		s.addAccept(c, acceptKey(t))
 	}
-	params[0] = t.nick
-	prefix := c.prefix()
-	if cmd != "TAGMSG" {
-		params[1] = s.fitText(prefix, cmd, t.nick, text)
-	}
-	msg := s.relayMsg(s.clock.Now(), buildLine(prefix, cmd, params, cmd != "TAGMSG"))
-	msg.clientTags = ctags
-	msg.account = c.account
-	if need == 0 || t.caps.has(need) {
-		t.sendMsg(msg)
-		s.observer().Relayed(1)
-	}
 	if cmd == "PRIVMSG" && t.away != "" {
 		c.numeric(rplAway, t.nick, t.away)
 	}
-	if c.caps.has(capEchoMessage) && (need == 0 || c.caps.has(need)) {
-		c.sendMsg(msg)
-	}
+	return &delivery{cmd: cmd, target: t.nick, to: t}
 }
 
 // fitText shortens text so that the relayed line

@@ -2,10 +2,13 @@ package ircd
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
 	"gopkg.in/irc.v4"
+
+	"github.com/thorchat/thorchat/record"
 )
 
 func (s *Server) handleNick(c *Client, m *irc.Message) {
@@ -47,6 +50,7 @@ func (s *Server) handleNick(c *Client, m *irc.Message) {
 		msg := newOutMsg(s.clock.Now(), line(c.prefix(), "NICK", nick))
 		c.sendMsg(msg)
 		s.toCommonPeers(c, msg, 0, false)
+		s.recordEventAll(c, record.KindNick, []string{nick}, "")
 	}
 	c.nick, c.folded = nick, folded
 	if !c.registered {
@@ -167,6 +171,10 @@ func (s *Server) isupport() []string {
 		"USERLEN=" + strconv.Itoa(l.UserLen),
 		"UTF8ONLY",
 		"WHOX",
+	}
+	if s.historyOn() {
+		t = append(t, "CHATHISTORY="+strconv.Itoa(s.cfg.History.MaxRequest), "MSGREFTYPES=msgid,timestamp")
+		slices.Sort(t)
 	}
 	return t
 }

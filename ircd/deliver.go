@@ -1,0 +1,71 @@
+package ircd
+
+import "time"
+
+// delivery is one complete message a client sent — a PRIVMSG, NOTICE or
+// TAGMSG line — after route has checked it: it has a target, its time and
+// its message ID, and deliver hands it to its recipients.
+//
+// deliver is the single place where a message is relayed; send (history.go)
+// stores each message before it calls deliver.
+type delivery struct {
+	cmd    string     // PRIVMSG, NOTICE or TAGMSG
+	target string     // as recipients see it: "#chan", "@#chan" (STATUSMSG) or the recipient's nick
+	ch     *Channel   // channel target, or nil
+	status memberMode // STATUSMSG: only members with these modes
+	to     *Client    // private target, or nil
+	text   string     // the message text
+	ctags  string     // client-only tags, serialized
+	at     time.Time
+	msgid  [msgIDLen]byte
+}
+
+// stamp gives d its time and a new message ID.
+func (s *Server) stamp(d *delivery) {
+	d.at = s.clock.Now()
+	s.msgIDs.next(d.at, &d.msgid)
+}
+
+// deliver relays d from c to its recipients and echoes it to c
+// (echo-message). A TAGMSG reaches only message-tags clients.
+func (s *Server) deliver(c *Client, d *delivery) {
+	need := capSet(0)
+	if d.cmd == "TAGMSG" {
+		need = capMessageTags
+	}
+	one := s.singleMsg(c, d)
+	n := 0
+	if d.ch != nil {
+		for mbr, mm := range d.ch.members {
+			if mbr == c || (need != 0 && !mbr.caps.has(need)) || (d.status != 0 && mm&d.status == 0) {
+				continue
+			}
+			mbr.sendMsg(one)
+			n++
+		}
+	} else if need == 0 || d.to.caps.has(need) {
+		d.to.sendMsg(one)
+		n = 1
+	}
+	s.observer().Relayed(n)
+	if c.caps.has(capEchoMessage) && (need == 0 || c.caps.has(need)) {
+		c.sendMsg(one)
+	}
+}
+
+// singleMsg is the relayed line of a single-line message.
+func (s *Server) singleMsg(c *Client, d *delivery) *outMsg {
+	prefix := c.prefix()
+	params := []string{d.target}
+	if d.cmd != "TAGMSG" {
+		params = append(params, s.fitText(prefix, d.cmd, d.target, d.text))
+	}
+	return &outMsg{
+		at:         d.at,
+		account:    c.account,
+		clientTags: d.ctags,
+		msgid:      d.msgid,
+		hasID:      true,
+		body:       buildLine(prefix, d.cmd, params, d.cmd != "TAGMSG"),
+	}
+}
