@@ -201,12 +201,12 @@ type History struct {
 	Expire        Duration `toml:"expire"`
 	PrivateExpire Duration `toml:"private_expire"`
 	MaxPerTarget  int      `toml:"max_per_target"`
-	// Replay is how many lines of a channel a client without
+	// ReplayLines is how many lines of a channel a client without
 	// draft/chathistory gets when it joins (0: none).
-	Replay int `toml:"replay"`
-	// MaxRequest is the most messages one CHATHISTORY request returns
-	// (CHATHISTORY= in 005).
-	MaxRequest int `toml:"max_request"`
+	ReplayLines int `toml:"replay_lines"`
+	// MaxQuery is CHATHISTORY=<max> in 005: messages per CHATHISTORY
+	// request.
+	MaxQuery int `toml:"max_query"`
 	// Queue bounds the messages waiting for their group commit; a client
 	// whose message finds it full is told to try again.
 	Queue int `toml:"queue"`

@@ -83,10 +83,10 @@ func Default() *Config {
 		History: History{
 			Enabled:       true,
 			Expire:        Duration{30 * 24 * time.Hour},
-			PrivateExpire: Duration{30 * 24 * time.Hour},
+			PrivateExpire: Duration{7 * 24 * time.Hour},
 			MaxPerTarget:  100000,
-			Replay:        20,
-			MaxRequest:    1000,
+			ReplayLines:   20,
+			MaxQuery:      100,
 			Queue:         16384,
 		},
 	}

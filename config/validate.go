@@ -292,12 +292,12 @@ func (h History) validate() error {
 		return bad("history.expire", "must not be negative (0: never)")
 	case h.PrivateExpire.Duration < 0:
 		return bad("history.private_expire", "must not be negative (0: never)")
-	case h.MaxPerTarget < 0 || h.MaxPerTarget > 100_000_000:
-		return bad("history.max_per_target", "must be between 0 (no limit) and 100000000, got %d", h.MaxPerTarget)
-	case h.Replay < 0 || h.Replay > 1000:
-		return bad("history.replay", "must be between 0 (off) and 1000, got %d", h.Replay)
-	case h.MaxRequest < 1 || h.MaxRequest > 10000:
-		return bad("history.max_request", "must be between 1 and 10000, got %d", h.MaxRequest)
+	case h.MaxPerTarget < 1 || h.MaxPerTarget > 10_000_000:
+		return bad("history.max_per_target", "must be between 1 and 10000000, got %d", h.MaxPerTarget)
+	case h.MaxQuery < 1 || h.MaxQuery > 10000:
+		return bad("history.max_query", "must be between 1 and 10000, got %d", h.MaxQuery)
+	case h.ReplayLines < 0 || h.ReplayLines > h.MaxQuery:
+		return bad("history.replay_lines", "must be between 0 (off) and history.max_query (%d), got %d", h.MaxQuery, h.ReplayLines)
 	case h.Queue < 16 || h.Queue > 1<<20:
 		return bad("history.queue", "must be between 16 and %d, got %d", 1<<20, h.Queue)
 	}

@@ -93,8 +93,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		},
 		History: ircd.HistoryOptions{
 			Private:    cfg.History.Private,
-			Replay:     cfg.History.Replay,
-			MaxRequest: cfg.History.MaxRequest,
+			Replay:     cfg.History.ReplayLines,
+			MaxRequest: cfg.History.MaxQuery,
 			Queue:      cfg.History.Queue,
 		},
 	}
