@@ -78,8 +78,10 @@ type Config struct {
 	// Observer receives the IRC server's counts (metrics); nil: none. The
 	// service only hands it to ircd (Backend.Observer).
 	Observer ircd.Observer
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// History configures message history (ircd.FeatureHistory).
+	History HistoryConfig
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Service implements ircd.Backend.
@@ -108,6 +110,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	cfg.History.fill()
 	if cfg.KeyCache == 0 {
 		cfg.KeyCache = DefaultKeyCache
 	}
@@ -155,6 +158,9 @@ func (s *Service) SetPolicy(p Policy) {
 // configured.
 func (s *Service) Features() ircd.Features {
 	f := ircd.FeatureAccounts | ircd.FeatureCredentials | ircd.FeatureOpers | ircd.FeatureChannels | ircd.FeatureKeyLinks
+	if s.cfg.History.Enabled {
+		f |= ircd.FeatureHistory
+	}
 	if s.cfg.Reload != nil {
 		f |= ircd.FeatureRehash
 	}

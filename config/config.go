@@ -233,6 +233,9 @@ type History struct {
 	ReplayLines int `toml:"replay_lines"`
 	// MaxQuery is CHATHISTORY=<max> in 005: messages per CHATHISTORY request.
 	MaxQuery int `toml:"max_query"`
+	// Queue bounds the messages waiting for their group commit; a client
+	// whose message finds it full is told to try again.
+	Queue int `toml:"queue"`
 }
 
 // Whowas bounds the WHOWAS history of recently quit nicks, which is kept

@@ -157,12 +157,12 @@ func TestHistoryConfig(t *testing.T) {
 		chans      []string
 	}{
 		{"defaults", "", History{Enabled: true, Expire: Duration{720 * time.Hour}, MaxPerTarget: 100000,
-			PrivateExpire: Duration{168 * time.Hour}, ReplayLines: 20, MaxQuery: 100}, nil},
+			PrivateExpire: Duration{168 * time.Hour}, ReplayLines: 20, MaxQuery: 100, Queue: 16384}, nil},
 		{"set", "[history]\nenabled = false\nexpire = \"0s\"\nmax_per_target = 5\nprivate = true\n" +
-			"private_expire = \"1h\"\nreplay_lines = 0\nmax_query = 5\n" +
+			"private_expire = \"1h\"\nreplay_lines = 0\nmax_query = 5\nqueue = 64\n" +
 			"[[channel]]\nname = \"#w\"\nhistory = \"world\"\n[[channel]]\nname = \"#j\"\nhistory = \"joined\"\n" +
 			"[[channel]]\nname = \"#o\"\nhistory = \"off\"\n[[channel]]\nname = \"#d\"\n",
-			History{Expire: Duration{0}, MaxPerTarget: 5, Private: true, PrivateExpire: Duration{time.Hour}, MaxQuery: 5},
+			History{Expire: Duration{0}, MaxPerTarget: 5, Private: true, PrivateExpire: Duration{time.Hour}, MaxQuery: 5, Queue: 64},
 			[]string{HistoryWorld, HistoryJoined, HistoryOff, ""}},
 	}
 	for _, tt := range tests {

@@ -92,6 +92,7 @@ func Default() *Config {
 			PrivateExpire: Duration{7 * 24 * time.Hour},
 			ReplayLines:   20,
 			MaxQuery:      100,
+			Queue:         16384,
 		},
 	}
 }

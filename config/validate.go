@@ -311,6 +311,9 @@ func (h *History) validate() error {
 	if h.ReplayLines < 0 || h.ReplayLines > h.MaxQuery {
 		return bad("history.replay_lines", "must be between 0 (off) and history.max_query (%d), got %d", h.MaxQuery, h.ReplayLines)
 	}
+	if h.Queue < 16 || h.Queue > 1<<20 {
+		return bad("history.queue", "must be between 16 and %d, got %d", 1<<20, h.Queue)
+	}
 	return nil
 }
 

@@ -112,6 +112,32 @@ type Backend interface {
 	// Rehash reloads what the host can reload (REHASH, SIGHUP;
 	// FeatureRehash).
 	Rehash() error
+
+	// Message history (FeatureHistory; see history.go). AppendHistory
+	// stores msgs and the join times in one durable group commit before
+	// it returns (the history lane calls it with what queued up
+	// meanwhile); it returns the indexes of messages refused as invalid
+	// (not stored; the others are), or an error when nothing was stored.
+	AppendHistory(msgs []record.Message, joins []record.Joined) (rejected []int, err error)
+	// History answers one CHATHISTORY query (or the replay on JOIN): the
+	// messages oldest first. ErrHistoryNoAccess when q.Joined finds no
+	// join time to read from.
+	History(q HistoryQuery) ([]record.Message, error)
+	// HistoryTargets answers CHATHISTORY TARGETS.
+	HistoryTargets(q TargetsQuery) ([]HistoryTarget, error)
+	// HistoryMessage returns the stored message msgid (ErrHistoryNotFound).
+	HistoryMessage(msgid string) (record.Message, error)
+	// RedactHistory removes the text of the stored message msgid of
+	// target and returns its tombstone (ErrHistoryNotFound).
+	RedactHistory(target, msgid string) (record.Message, error)
+	// ReadMarker and SetReadMarker keep an account's read marker on a
+	// target (draft/read-marker); SetReadMarker only moves it forward and
+	// returns the marker in effect.
+	ReadMarker(account, target string) (time.Time, error)
+	SetReadMarker(account, target string, t time.Time) (time.Time, error)
+	// DropHistory deletes a target's whole history (a channel whose
+	// policy became "off").
+	DropHistory(target string) error
 }
 
 // Features is a set of optional Backend parts.
@@ -131,10 +157,22 @@ const (
 	FeatureRehash
 	// FeatureKeyLinks: linked keys (NickServ KEY).
 	FeatureKeyLinks
+	// FeatureHistory: message history (draft/chathistory), kept on disk.
+	FeatureHistory
 )
 
 // Has reports whether f includes every part of x.
 func (f Features) Has(x Features) bool { return f&x == x }
+
+// Errors of the history methods.
+var (
+	// ErrHistoryNotFound: no such stored message (or a reference to a
+	// message that is not in the target's history).
+	ErrHistoryNotFound = errors.New("no such message in history")
+	// ErrHistoryNoAccess: the "joined" policy found no join time from
+	// which the reader may read.
+	ErrHistoryNoAccess = errors.New("no access to this history")
+)
 
 // ErrNotEnabled is what NoBackend's methods return.
 var ErrNotEnabled = errors.New("not enabled on this server")
@@ -232,3 +270,35 @@ func (NoBackend) DropChannel(string) error { return ErrNotEnabled }
 
 // Rehash implements Backend.
 func (NoBackend) Rehash() error { return ErrNotEnabled }
+
+// AppendHistory implements Backend: nothing is stored.
+func (NoBackend) AppendHistory([]record.Message, []record.Joined) ([]int, error) {
+	return nil, ErrNotEnabled
+}
+
+// History implements Backend.
+func (NoBackend) History(HistoryQuery) ([]record.Message, error) { return nil, ErrNotEnabled }
+
+// HistoryTargets implements Backend.
+func (NoBackend) HistoryTargets(TargetsQuery) ([]HistoryTarget, error) { return nil, ErrNotEnabled }
+
+// HistoryMessage implements Backend.
+func (NoBackend) HistoryMessage(string) (record.Message, error) {
+	return record.Message{}, ErrNotEnabled
+}
+
+// RedactHistory implements Backend.
+func (NoBackend) RedactHistory(string, string) (record.Message, error) {
+	return record.Message{}, ErrNotEnabled
+}
+
+// ReadMarker implements Backend.
+func (NoBackend) ReadMarker(string, string) (time.Time, error) { return time.Time{}, ErrNotEnabled }
+
+// SetReadMarker implements Backend.
+func (NoBackend) SetReadMarker(string, string, time.Time) (time.Time, error) {
+	return time.Time{}, ErrNotEnabled
+}
+
+// DropHistory implements Backend.
+func (NoBackend) DropHistory(string) error { return ErrNotEnabled }

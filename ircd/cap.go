@@ -28,6 +28,8 @@ const (
 	capStandardReplies
 	capExtendedMonitor
 	capMultiline
+	capChathistory
+	capEventPlayback
 )
 
 func (s capSet) has(c capSet) bool { return s&c != 0 }
@@ -43,6 +45,8 @@ var capNames = []struct {
 	{capCapNotify, "cap-notify"},
 	{capChghost, "chghost"},
 	{capMultiline, "draft/multiline"},
+	{capChathistory, "draft/chathistory"},
+	{capEventPlayback, "draft/event-playback"},
 	{capEchoMessage, "echo-message"},
 	{capExtendedJoin, "extended-join"},
 	{capExtendedMonitor, "extended-monitor"},
@@ -75,6 +79,9 @@ func (s *Server) availableCaps() capSet {
 	}
 	if !s.has(FeatureAccounts) {
 		all &^= capSASL
+	}
+	if !s.historyOn() {
+		all &^= capChathistory | capEventPlayback
 	}
 	return all
 }

@@ -8,6 +8,7 @@ import (
 	"gopkg.in/irc.v4"
 
 	"github.com/thorchat/thorchat/channame"
+	"github.com/thorchat/thorchat/record"
 )
 
 // Member privileges in a channel.
@@ -86,7 +87,8 @@ type Channel struct {
 	joinWindow  time.Duration
 	joinCount   int
 	joinStarted time.Time
-	speakOps    bool // speak = "operators": +m with voice for operators and staff
+	speakOps    bool   // speak = "operators": +m with voice for operators and staff
+	history     string // history policy set for it ("": the default for its modes; history.go)
 }
 
 func (s *Server) newChannel(name string) *Channel {
@@ -124,6 +126,9 @@ func (s *Server) applySpec(ch *Channel, spec ChannelSpec) {
 	if spec.SpeakOperators {
 		ch.speakOps = true
 		ch.flags |= chanModerated
+	}
+	if spec.History != "" {
+		ch.history = spec.History
 	}
 }
 
@@ -172,6 +177,7 @@ func (ch *Channel) joinAllowed(now time.Time) bool {
 func (ch *Channel) removeMember(s *Server, c *Client) {
 	delete(ch.members, c)
 	delete(c.channels, ch)
+	delete(c.joinedAt, ch)
 	if len(ch.members) == 0 && !ch.permanent {
 		s.forgetChannel(ch)
 	}
@@ -432,6 +438,12 @@ func (s *Server) join(c *Client, name, key string) {
 	}
 	s.sendNames(c, ch)
 	s.applyAccess(ch, c)
+	if c.joinedAt == nil {
+		c.joinedAt = make(map[*Channel]time.Time, 4)
+	}
+	c.joinedAt[ch] = now
+	s.recordEvent(c, ch, record.KindJoin, now, nil, "")
+	s.replayOnJoin(c, ch)
 }
 
 func (s *Server) handlePart(c *Client, m *irc.Message) {
@@ -460,6 +472,7 @@ func (s *Server) part(c *Client, ch *Channel, reason string) {
 	}
 	msg := newOutMsg(s.clock.Now(), line(c.prefix(), "PART", params...))
 	ch.broadcast(msg, nil, 0)
+	s.recordEvent(c, ch, record.KindPart, msg.at, nil, reason)
 	ch.removeMember(s, c)
 }
 
@@ -496,6 +509,7 @@ func (s *Server) handleTopic(c *Client, m *irc.Message) {
 	ch.topicAt = s.clock.Now()
 	msg := newOutMsg(ch.topicAt, buildLine(c.prefix(), "TOPIC", []string{ch.name, ch.topic}, true))
 	msg.account = c.account
+	s.recordEvent(c, ch, record.KindTopic, ch.topicAt, nil, ch.topic)
 	s.commitThenBroadcast(c, ch, true, msg)
 }
 
@@ -599,6 +613,7 @@ func (s *Server) handleKick(c *Client, m *irc.Message) {
 		}
 		msg := newOutMsg(s.clock.Now(), buildLine(c.prefix(), "KICK", []string{ch.name, t.nick, reason}, true))
 		ch.broadcast(msg, nil, 0)
+		s.recordEvent(c, ch, record.KindKick, msg.at, []string{t.nick}, reason)
 		ch.removeMember(s, t)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gopkg.in/irc.v4"
+
+	"github.com/thorchat/thorchat/record"
 )
 
 const chanServ = "ChanServ"
@@ -32,7 +34,7 @@ func (s *Server) chanServ(c *Client, text string) {
 	}
 	cmd := strings.ToUpper(f[0])
 	if cmd == "HELP" || len(f) < 2 {
-		say("ChanServ commands: REGISTER #channel, ACCESS #channel ADD <account|nick> <op|voice>, ACCESS #channel DEL <account|nick>, ACCESS #channel LIST, INFO #channel, DROP #channel.")
+		say("ChanServ commands: REGISTER #channel, ACCESS #channel ADD <account|nick> <op|voice>, ACCESS #channel DEL <account|nick>, ACCESS #channel LIST, SET #channel HISTORY <world|joined|off|default>, INFO #channel, DROP #channel.")
 		return
 	}
 	ch := s.st.channels[Fold(f[1])]
@@ -122,6 +124,8 @@ func (s *Server) chanServ(c *Client, text string) {
 		})
 	case "ACCESS":
 		s.chanServAccess(c, ch, level, f[2:], say)
+	case "SET":
+		s.chanServSet(c, ch, level, f[2:], say)
 	default:
 		say("Unknown command " + cmd + ". Try HELP.")
 	}
@@ -260,4 +264,54 @@ func (s *Server) applyAccessAll(ch *Channel) {
 	for m := range ch.members {
 		s.applyAccess(ch, m)
 	}
+}
+
+// chanServSet handles "SET #channel HISTORY world|joined|off|default": the
+// founder (or an IRC operator) sets who may read the channel's history.
+// Turning it off also deletes what is stored.
+func (s *Server) chanServSet(c *Client, ch *Channel, level string, args []string, say func(string)) {
+	if len(args) < 2 || strings.ToUpper(args[0]) != "HISTORY" {
+		say("Usage: SET " + ch.name + " HISTORY <world|joined|off|default>")
+		return
+	}
+	if !ch.registered {
+		say(ch.name + " is not registered.")
+		return
+	}
+	if level != LevelFounder && !c.oper {
+		say("Only the founder of " + ch.name + " may change its history setting.")
+		return
+	}
+	p := strings.ToLower(args[1])
+	if p == "default" {
+		p = ""
+	}
+	if p == "" && args[1] == "" || !record.ValidHistoryPolicy(p) {
+		say("The history setting must be world, joined, off or default.")
+		return
+	}
+	old := ch.history
+	ch.history = p
+	s.persist(c, ch, func(err error) {
+		if err != nil {
+			ch.history = old
+			say("Could not save: " + userError(err))
+			return
+		}
+		shown := ch.historyPolicy()
+		say("History of " + ch.name + " is now " + shown + ".")
+		if shown == record.HistoryOff && s.historyOn() {
+			target := record.ChannelTarget(ch.folded)
+			s.async(c, func() func() {
+				err := s.be.DropHistory(target)
+				return func() {
+					if err != nil {
+						say("Could not delete the stored history of " + ch.name + ": " + userError(err))
+						return
+					}
+					say("The stored history of " + ch.name + " was deleted.")
+				}
+			})
+		}
+	})
 }

@@ -76,6 +76,10 @@ type Client struct {
 	typing    typingThrottle    // +typing notifications sent, per target (typing.go)
 	ml        *mlBatch          // open draft/multiline batch (multiline.go)
 	mlDead    string            // reference of the last refused batch, whose rest is ignored
+	// message history (history.go)
+	histPending int                    // messages in the history lane, not yet relayed
+	histBarrier bool                   // held until histPending is 0
+	joinedAt    map[*Channel]time.Time // when c joined each of its channels ("joined" policy)
 
 	// send queue
 	qmu     sync.Mutex

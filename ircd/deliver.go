@@ -7,9 +7,9 @@ import "time"
 // checked it: it has a target, its time and its message ID, and deliver
 // hands it to its recipients.
 //
-// deliver is the single place where a message is relayed: message history
-// wraps it to store each message (a multiline batch as one message, with
-// its lines) before it is relayed or echoed.
+// deliver is the single place where a message is relayed; send
+// (history.go) stores each message (a multiline batch as one message) before
+// it calls deliver.
 type delivery struct {
 	cmd    string     // PRIVMSG, NOTICE or TAGMSG
 	target string     // as recipients see it: "#chan", "@#chan" (STATUSMSG) or the recipient's nick

@@ -130,7 +130,7 @@ func (s *Server) messageTarget(c *Client, cmd, target, text, ctags string) {
 	}
 	d.text, d.ctags = text, ctags
 	s.stamp(d)
-	s.deliver(c, d)
+	s.send(c, d)
 }
 
 // route resolves the target of c's message and applies every rule that

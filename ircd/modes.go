@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gopkg.in/irc.v4"
+
+	"github.com/thorchat/thorchat/record"
 )
 
 func (s *Server) handleMode(c *Client, m *irc.Message) {
@@ -325,6 +327,7 @@ func (s *Server) channelMode(c *Client, m *irc.Message) {
 	}
 	msg := newOutMsg(s.clock.Now(), line(c.prefix(), "MODE", append([]string{ch.name, applied.String()}, appliedArgs...)...))
 	msg.account = c.account
+	s.recordEvent(c, ch, record.KindMode, msg.at, append([]string{applied.String()}, appliedArgs...), "")
 	s.commitThenBroadcast(c, ch, strings.Trim(applied.String(), "+-ov") != "", msg)
 }
 

@@ -224,7 +224,7 @@ func (s *Server) multilineEnd(c *Client) {
 	}
 	d.text, d.lines, d.ctags = b.String(), ml.lines, ml.ctags
 	s.stamp(d)
-	s.deliver(c, d)
+	s.send(c, d)
 }
 
 // multilineAbort ends c's open batch with FAIL BATCH code params…; the

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+
+	"github.com/thorchat/thorchat/record"
 )
 
 // Claimed nicks belong to their account: a connection that is not logged
@@ -49,6 +51,7 @@ func (s *Server) setNick(c *Client, nick, folded string) {
 		msg := newOutMsg(s.clock.Now(), line(c.prefix(), "NICK", nick))
 		c.sendMsg(msg)
 		s.toCommonPeers(c, msg, 0, false)
+		s.recordEventAll(c, record.KindNick, []string{nick}, "")
 	}
 	oldNick, oldFolded := c.nick, c.folded
 	c.nick, c.folded = nick, folded

@@ -50,6 +50,7 @@ func (ch *Channel) record() ChannelRecord {
 		Bans:        exportList(ch.bans),
 		Excepts:     exportList(ch.excepts),
 		Invex:       exportList(ch.invex),
+		History:     ch.history,
 	}
 	if ch.joinLimit > 0 {
 		r.JoinThrottle = strconv.Itoa(ch.joinLimit) + ":" + strconv.Itoa(int(ch.joinWindow/time.Second))
@@ -108,6 +109,9 @@ func (s *Server) applyRecord(ch *Channel, r ChannelRecord) {
 	ch.bans = importList(r.Bans, s.lim.MaxListEntries)
 	ch.excepts = importList(r.Excepts, s.lim.MaxListEntries)
 	ch.invex = importList(r.Invex, s.lim.MaxListEntries)
+	if record.ValidHistoryPolicy(r.History) {
+		ch.history = r.History
+	}
 	ch.access = map[string]string{}
 	for _, a := range r.Access {
 		if len(ch.access) >= s.lim.MaxListEntries {

@@ -2,6 +2,7 @@ package ircd
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -178,6 +179,10 @@ func (s *Server) isupport() []string {
 		"USERLEN=" + strconv.Itoa(l.UserLen),
 		"UTF8ONLY",
 		"WHOX",
+	}
+	if s.historyOn() {
+		t = append(t, "CHATHISTORY="+strconv.Itoa(s.cfg.History.MaxRequest), "MSGREFTYPES=msgid,timestamp")
+		slices.Sort(t)
 	}
 	return t
 }

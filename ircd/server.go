@@ -57,6 +57,8 @@ type Config struct {
 	Whowas WhowasOptions
 	// Registration bounds ChanServ REGISTER.
 	Registration RegistrationOptions
+	// History configures message history (when the backend keeps it).
+	History HistoryOptions
 }
 
 // ChannelSpec declares a permanent channel.
@@ -66,6 +68,9 @@ type ChannelSpec struct {
 	Modes string // e.g. "+nt"
 	// SpeakOperators makes the channel +m and voices operators and staff.
 	SpeakOperators bool
+	// History is the channel's history policy ("world", "joined", "off";
+	// "": the default for its modes).
+	History string
 }
 
 // Listener describes the public identity clients used to reach a listener
@@ -136,6 +141,7 @@ type Server struct {
 	// off-loop lanes (offloop.go)
 	chans *lane[chanWrite]    // registered channel records, group commit
 	prefs *lane[func() error] // account preferences (accept lists, user modes), in order
+	hist  *lane[*histWrite]   // message history, group commit (history.go)
 
 	// processor-owned state
 	st     state
@@ -175,6 +181,12 @@ func New(cfg Config) (*Server, error) {
 		cfg.Backend = NoBackend{}
 	}
 	cfg.Limits = fillLimits(cfg.Limits)
+	if cfg.History.Queue <= 0 {
+		cfg.History.Queue = 16384
+	}
+	if cfg.History.MaxRequest <= 0 {
+		cfg.History.MaxRequest = 1000
+	}
 	s := &Server{
 		cfg:     cfg,
 		lim:     cfg.Limits,
@@ -236,6 +248,7 @@ func New(cfg Config) (*Server, error) {
 	s.isupport005 = s.isupportLines()
 	s.chans = newLane("channels", 4096, 256, s.commitChannels)
 	s.prefs = newLane("preferences", 4096, 64, runEach)
+	s.hist = newLane("history", s.cfg.History.Queue, 1024, s.commitHistory)
 	if s.has(FeatureChannels) {
 		if err := s.loadChannels(); err != nil {
 			return nil, fmt.Errorf("ircd: load registered channels: %w", err)
@@ -255,6 +268,7 @@ func (s *Server) Run(ctx context.Context) error {
 	var lanes sync.WaitGroup
 	lanes.Go(func() { s.chans.run(s) })
 	lanes.Go(func() { s.prefs.run(s) })
+	lanes.Go(func() { s.hist.run(s) })
 	defer func() {
 		close(s.done)
 		lanes.Wait() // every accepted write is stored when Run returns

@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 
 	"gopkg.in/irc.v4"
+
+	"github.com/thorchat/thorchat/record"
 )
 
 // state is everything the processing goroutine owns.
@@ -79,7 +81,8 @@ func (s *Server) processBatch(c *Client) {
 	ev := c.pending
 	b := (*ev.buf)[:ev.n]
 	for c.pendingOff < len(b) && !c.gone {
-		rest := b[c.pendingOff:]
+		off := c.pendingOff
+		rest := b[off:]
 		i := bytes.IndexAny(rest, "\r\n")
 		var ln []byte
 		if i < 0 {
@@ -95,6 +98,10 @@ func (s *Server) processBatch(c *Client) {
 		}
 		if len(ln) == 0 {
 			continue
+		}
+		if s.histBarrierBefore(c, ln) {
+			c.pendingOff = off // the line waits for c's messages in the history lane
+			return
 		}
 		s.handleLine(c, ln)
 		s.runPending()
@@ -216,6 +223,7 @@ func commandTable() map[string]handler {
 		"QUIT":         {fn: (*Server).handleQuit, preReg: true},
 		"AUTHENTICATE": {fn: (*Server).handleAuthenticate, preReg: true, minParams: 1},
 		"JOIN":         {fn: (*Server).handleJoin, minParams: 1},
+		"CHATHISTORY":  {fn: (*Server).handleChathistory},
 		"PART":         {fn: (*Server).handlePart, minParams: 1},
 		"TOPIC":        {fn: (*Server).handleTopic, minParams: 1},
 		"NAMES":        {fn: (*Server).handleNames},
@@ -307,6 +315,7 @@ func (s *Server) quit(c *Client, reason string, sendError bool) {
 		s.whowas.add(c, s.clock.Now())
 		msg := newOutMsg(s.clock.Now(), line(c.prefix(), "QUIT", reason))
 		s.toCommonPeers(c, msg, 0, false)
+		s.recordEventAll(c, record.KindQuit, nil, reason)
 		c.channelsClear()
 		for ch := range c.invitedTo { // the next holder of the nick is not invited
 			removeInvite(ch, c)

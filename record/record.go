@@ -54,4 +54,7 @@ type Channel struct {
 	Invex        []ListEntry   `json:"invex,omitempty"`
 	Access       []AccessEntry `json:"access,omitempty"`
 	JoinThrottle string        `json:"join_throttle,omitempty"` // "count:seconds" or ""
+	// History is the channel's history policy (HistoryWorld,
+	// HistoryJoined, HistoryOff; "": the default for its modes).
+	History string `json:"history,omitempty"`
 }

@@ -3,9 +3,10 @@ package store
 import (
 	"fmt"
 	"math"
-	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/thorchat/thorchat/record"
 )
 
 // Message history.
@@ -21,6 +22,7 @@ import (
 //	hist_peer     private targets by account and latest message:
 //	              account NUL last unix-nanos (8) ‖ target -> empty (one row per side)
 //	read_markers  account NUL target -> unix-nanos (8)
+//	hist_joined   account NUL channel target -> unix-nanos (8) of the first join
 //
 // Entry keys order a target's history by time and, for equal times, by the
 // order in which AppendHistory stored them (the sequence comes from the
@@ -34,7 +36,8 @@ var (
 	bucketHistRecent  = []byte("hist_recent")
 	bucketHistPeer    = []byte("hist_peer")
 	bucketReadMarkers = []byte("read_markers")
-	historyBuckets    = [][]byte{bucketHist, bucketHistMeta, bucketHistIDs, bucketHistRecent, bucketHistPeer, bucketReadMarkers}
+	bucketHistJoined  = []byte("hist_joined")
+	historyBuckets    = [][]byte{bucketHist, bucketHistMeta, bucketHistIDs, bucketHistRecent, bucketHistPeer, bucketReadMarkers, bucketHistJoined}
 )
 
 // Limits of one history entry. The configuration bounds what clients may
@@ -58,37 +61,25 @@ const (
 	MaxHistoryBatch = 10000
 )
 
-// HistoryKind is the IRC command an entry replays as.
-type HistoryKind uint8
+// HistoryKind is the IRC command an entry replays as (record.MessageKind).
+type HistoryKind = record.MessageKind
 
 // History entry kinds. PRIVMSG, NOTICE and TAGMSG (reacts and unreacts) are
 // messages; the others are draft/event-playback events.
 const (
-	KindPrivmsg HistoryKind = iota + 1
-	KindNotice
-	KindTagmsg
-	KindJoin
-	KindPart
-	KindQuit
-	KindKick
-	KindMode
-	KindTopic
-	KindNick
-	kindEnd // one past the last valid kind
+	KindPrivmsg = record.KindPrivmsg
+	KindNotice  = record.KindNotice
+	KindTagmsg  = record.KindTagmsg
+	KindJoin    = record.KindJoin
+	KindPart    = record.KindPart
+	KindQuit    = record.KindQuit
+	KindKick    = record.KindKick
+	KindMode    = record.KindMode
+	KindTopic   = record.KindTopic
+	KindNick    = record.KindNick
+
+	kindEnd = KindNick + 1 // one past the last valid kind
 )
-
-var kindNames = [kindEnd]string{"", "PRIVMSG", "NOTICE", "TAGMSG", "JOIN", "PART", "QUIT", "KICK", "MODE", "TOPIC", "NICK"}
-
-// String returns the IRC command name of k ("" for an invalid kind).
-func (k HistoryKind) String() string {
-	if k >= kindEnd {
-		return ""
-	}
-	return kindNames[k]
-}
-
-// Valid reports whether k is one of the defined kinds.
-func (k HistoryKind) Valid() bool { return k > 0 && k < kindEnd }
 
 // KindMask selects entry kinds in a query: bit 1<<kind. Zero selects every kind.
 type KindMask uint32
@@ -108,65 +99,22 @@ var KindsMessages = Kinds(KindPrivmsg, KindNotice)
 
 func (m KindMask) has(k HistoryKind) bool { return m == 0 || m&(1<<k) != 0 }
 
-// HistoryEntry is one stored message or event.
-type HistoryEntry struct {
-	// Target is the storage target: ChannelTarget(folded name) or
-	// PrivateTarget(account, account).
-	Target string
-	// MsgID is the message's msgid tag: opaque, 1..MaxMsgIDLen bytes,
-	// unique in the store.
-	MsgID string
-	// Time is the server-time of the message. The store keeps it with
-	// millisecond precision, the precision of the server-time tag, so that
-	// timestamp= references compare exactly with what clients were shown.
-	Time time.Time
-	Kind HistoryKind
-	// Prefix is the source as shown to clients (nick!user@host with the
-	// cloaked host, never an address).
-	Prefix string
-	// Account is the sender's account ("" for a guest).
-	Account string
-	// To is the target parameter as the client saw it (#Channel, or the
-	// recipient's nick for a private message).
-	To string
-	// Params are the middle parameters after To that some events need:
-	// KICK: [victim]; MODE: [modes, args...]; NICK: [new nick]. Empty for
-	// messages.
-	Params []string
-	// Tags are the message's client-only tags (+draft/react, +draft/reply,
-	// +typing is never stored...), keys with their leading '+'. Server tags
-	// (time, msgid, account, batch) are not stored here.
-	Tags map[string]string
-	// Text is the trailing parameter: the message text, or the reason of
-	// PART/QUIT/KICK, or the topic. A draft/multiline message is stored as
-	// one entry whose lines are joined with "\n" (a line sent with
-	// draft/multiline-concat is joined to the previous one without "\n").
-	Text string
-	// Redacted marks a tombstone left by RedactHistory: Text and Tags are empty.
-	Redacted bool
-}
+// HistoryEntry is one stored message or event: record.Message, the one
+// type ircd builds and the store keeps (see its fields).
+type HistoryEntry = record.Message
 
 // ChannelTarget is the history target of a channel: its case-folded name.
-func ChannelTarget(folded string) string { return folded }
+func ChannelTarget(folded string) string { return record.ChannelTarget(folded) }
 
 // PrivateTarget is the history target of the private conversation between
 // two accounts; either order gives the same target. It contains NUL bytes,
 // which names never contain, so it never equals a channel target.
-func PrivateTarget(a, b string) string {
-	if b < a {
-		a, b = b, a
-	}
-	return "\x00" + a + "\x00" + b
-}
+func PrivateTarget(a, b string) string { return record.PrivateTarget(a, b) }
 
 // ParsePrivateTarget returns the two accounts (sorted) of a private target,
 // or ok = false for a channel target.
 func ParsePrivateTarget(target string) (a, b string, ok bool) {
-	if !strings.HasPrefix(target, "\x00") {
-		return "", "", false
-	}
-	a, b, ok = strings.Cut(target[1:], "\x00")
-	return a, b, ok && a != "" && b != ""
+	return record.ParsePrivateTarget(target)
 }
 
 // checkTarget validates a history target (ChannelTarget or PrivateTarget).

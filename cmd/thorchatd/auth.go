@@ -67,6 +67,12 @@ func newAccounts(cfg *config.Config, db *store.DB, obs ircd.Observer, log *slog.
 		OperSlots:    cfg.Opers.OperSlots,
 		Observer:     obs,
 		Logger:       log,
+		History: accounts.HistoryConfig{
+			Enabled:       cfg.History.Enabled,
+			Expire:        cfg.History.Expire.Duration,
+			PrivateExpire: cfg.History.PrivateExpire.Duration,
+			MaxPerTarget:  cfg.History.MaxPerTarget,
+		},
 	})
 }
 

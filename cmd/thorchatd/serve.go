@@ -91,10 +91,17 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			MinAccountAge: cfg.ChanServ.MinAccountAge.Duration,
 			MaxRegistered: cfg.ChanServ.MaxRegistered,
 		},
+		History: ircd.HistoryOptions{
+			Private:    cfg.History.Private,
+			Replay:     cfg.History.ReplayLines,
+			MaxRequest: cfg.History.MaxQuery,
+			Queue:      cfg.History.Queue,
+		},
 	}
 	for _, ch := range cfg.Channels {
 		icfg.Channels = append(icfg.Channels, ircd.ChannelSpec{
 			Name: ch.Name, Topic: ch.Topic, Modes: ch.Modes, SpeakOperators: ch.Speak == "operators",
+			History: ch.History,
 		})
 	}
 	srv, err = ircd.New(icfg)
@@ -108,7 +115,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	go func() { srv.Run(runCtx); close(runDone) }()
 	expiryDone := make(chan struct{})
 	go func() { acc.RunExpiry(runCtx); close(expiryDone) }()
-	defer func() { cancelRun(); <-expiryDone }()
+	histExpiryDone := make(chan struct{})
+	go func() { acc.RunHistoryExpiry(runCtx); close(histExpiryDone) }()
+	defer func() { cancelRun(); <-expiryDone; <-histExpiryDone }()
 
 	var wg sync.WaitGroup
 	serveOn := func(ln net.Listener, id ircd.Listener) {

@@ -1,0 +1,345 @@
+package ircd
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/irc.v4"
+
+	"github.com/thorchat/thorchat/record"
+)
+
+// CHATHISTORY (IRCv3 draft/chathistory) and the replay on JOIN. Who may
+// read what is decided here, on the loop (historyAccess); the reads go
+// through the async pool and the answer is sent, always in a chathistory
+// batch (an empty one when there is nothing), by the continuation.
+//
+// Visibility:
+//   - a channel's policy is "world" (who may join reads its whole retained
+//     history), "joined" (from the time the reader joined: an account from
+//     its first recorded join, kept in the store, so it reads what was said
+//     while it was away; a guest from when its current membership began)
+//     or "off" (nothing is stored: empty answers).
+//   - a non-member reads a channel only when it is "world", open (no +i,
+//     +k, +s) and not +R for a guest; otherwise only an account with a
+//     recorded join does, from that join. A channel that does not exist
+//     now is read the same way. Banned clients get INVALID_TARGET.
+//   - a private conversation is read only by its two accounts; guests get
+//     INVALID_TARGET for any nick.
+
+// historyTimeFormat is the server-time format of timestamp= references.
+const historyTimeFormat = "2006-01-02T15:04:05.000Z"
+
+// historyAccess decides what c may read of target. ok is false when c may
+// not (INVALID_TARGET); empty is set when nothing can be there (the
+// channel's policy is "off", or private history is not kept).
+func (s *Server) historyAccess(c *Client, target string) (q HistoryQuery, name string, empty, ok bool) {
+	q.Events = c.caps.has(capEventPlayback)
+	q.Account = c.account
+	if strings.HasPrefix(target, "#") {
+		folded := Fold(target)
+		q.Target = record.ChannelTarget(folded)
+		ch := s.st.channels[folded]
+		if ch == nil {
+			q.Joined = true
+			return q, target, false, c.account != "" && validChannel(target, s.lim.ChannelLen)
+		}
+		name = ch.name
+		if ch.isBanned(c) && !c.oper {
+			return q, name, false, false
+		}
+		if ch.historyPolicy() == record.HistoryOff {
+			return q, name, true, true
+		}
+		world := ch.historyPolicy() == record.HistoryWorld
+		if isMember(ch, c) {
+			if !world {
+				q.Joined, q.JoinedSince = true, c.joinedAt[ch]
+			}
+			return q, name, false, true
+		}
+		if world && !ch.closed() && !(ch.flags&chanRegOnly != 0 && c.account == "") {
+			return q, name, false, true
+		}
+		q.Joined = true
+		return q, name, false, c.account != ""
+	}
+	if c.account == "" {
+		return q, target, false, false
+	}
+	peer := ""
+	if t := s.st.nicks[Fold(target)]; t != nil && t.registered {
+		if t.account == "" {
+			return q, target, false, false
+		}
+		peer = t.account
+	} else if a, isAcct := s.be.ParseAccount(target); isAcct {
+		peer = a
+	} else if a, owned := s.be.NickOwner(Fold(target)); owned {
+		peer = a
+	} else {
+		return q, target, false, false
+	}
+	q.Target = record.PrivateTarget(c.account, peer)
+	return q, target, !s.cfg.History.Private, true
+}
+
+// parseHistoryRef parses "*" (when star is allowed), "msgid=…" or
+// "timestamp=…".
+func parseHistoryRef(p string, star bool) (HistoryRef, bool) {
+	if p == "*" {
+		return HistoryRef{}, star
+	}
+	k, v, found := strings.Cut(p, "=")
+	if !found || v == "" {
+		return HistoryRef{}, false
+	}
+	switch k {
+	case "msgid":
+		return HistoryRef{MsgID: v}, len(v) <= 64
+	case "timestamp":
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil || t.IsZero() {
+			return HistoryRef{}, false
+		}
+		return HistoryRef{Time: t}, true
+	}
+	return HistoryRef{}, false
+}
+
+func (s *Server) handleChathistory(c *Client, m *irc.Message) {
+	fail := func(code string, ctx []string, text string) {
+		c.send(s.failLine("CHATHISTORY", code, ctx, text))
+	}
+	if !s.historyOn() {
+		c.numeric(errUnknownCommand, "CHATHISTORY", "Unknown command")
+		return
+	}
+	if len(m.Params) == 0 {
+		fail("NEED_MORE_PARAMS", nil, "Missing parameters")
+		return
+	}
+	sub := strings.ToUpper(m.Params[0])
+	args := m.Params[1:]
+	need := 3
+	switch sub {
+	case HistoryLatest, HistoryBefore, HistoryAfter, HistoryAround, "TARGETS":
+	case HistoryBetween:
+		need = 4
+	default:
+		fail("UNKNOWN_COMMAND", []string{m.Params[0]}, "Unknown subcommand")
+		return
+	}
+	if len(args) < need {
+		fail("NEED_MORE_PARAMS", []string{sub}, "Missing parameters")
+		return
+	}
+	if len(args) > need {
+		fail("INVALID_PARAMS", []string{sub}, "Too many parameters")
+		return
+	}
+	limit, err := strconv.Atoi(args[need-1])
+	if err != nil || limit < 1 {
+		fail("INVALID_PARAMS", []string{sub, args[need-1]}, "Invalid limit")
+		return
+	}
+	limit = min(limit, s.cfg.History.MaxRequest)
+	if sub == "TARGETS" {
+		s.chathistoryTargets(c, args, limit, fail)
+		return
+	}
+	target := args[0]
+	from, ok := parseHistoryRef(args[1], sub == HistoryLatest)
+	if !ok {
+		fail("INVALID_PARAMS", []string{sub, args[1]}, "Invalid message reference")
+		return
+	}
+	var to HistoryRef
+	if sub == HistoryBetween {
+		if to, ok = parseHistoryRef(args[2], false); !ok {
+			fail("INVALID_PARAMS", []string{sub, args[2]}, "Invalid message reference")
+			return
+		}
+	}
+	q, name, empty, ok := s.historyAccess(c, target)
+	if !ok {
+		fail("INVALID_TARGET", []string{sub, target}, "Messages could not be retrieved")
+		return
+	}
+	if empty {
+		s.sendHistoryBatch(c, name, nil)
+		return
+	}
+	q.Sub, q.From, q.To, q.Limit = sub, from, to, limit
+	s.async(c, func() func() {
+		msgs, err := s.be.History(q)
+		return func() {
+			switch {
+			case errors.Is(err, ErrHistoryNoAccess):
+				fail("INVALID_TARGET", []string{sub, target}, "Messages could not be retrieved")
+			case errors.Is(err, ErrHistoryNotFound):
+				s.sendHistoryBatch(c, name, nil)
+			case err != nil:
+				s.log.Warn("history query failed", "err", err)
+				fail("MESSAGE_ERROR", []string{sub, target}, "Messages could not be retrieved")
+			default:
+				s.sendHistoryBatch(c, name, msgs)
+			}
+		}
+	})
+}
+
+// chathistoryTargets answers CHATHISTORY TARGETS: the channels c is in
+// that keep history and the private conversations of its account, whose
+// latest message lies between the two timestamps.
+func (s *Server) chathistoryTargets(c *Client, args []string, limit int, fail func(string, []string, string)) {
+	var bounds [2]time.Time
+	for i := range bounds {
+		r, ok := parseHistoryRef(args[i], false)
+		if !ok || r.MsgID != "" {
+			fail("INVALID_PARAMS", []string{"TARGETS", args[i]}, "Invalid timestamp")
+			return
+		}
+		bounds[i] = r.Time
+	}
+	q := TargetsQuery{From: bounds[0], To: bounds[1], Limit: limit, Channels: map[string]bool{}}
+	names := map[string]string{}
+	for ch := range c.channels {
+		if s.storesHistory(ch) && (!ch.isBanned(c) || c.oper) {
+			q.Channels[record.ChannelTarget(ch.folded)] = true
+			names[record.ChannelTarget(ch.folded)] = ch.name
+		}
+	}
+	if s.cfg.History.Private {
+		q.Account = c.account
+	}
+	s.async(c, func() func() {
+		ts, err := s.be.HistoryTargets(q)
+		return func() {
+			if err != nil {
+				s.log.Warn("history targets query failed", "err", err)
+				fail("MESSAGE_ERROR", []string{"TARGETS", "*"}, "Targets could not be retrieved")
+				return
+			}
+			b := s.startBatch(c, nil, "draft/chathistory-targets")
+			for _, t := range ts {
+				name := t.Peer
+				if name == "" {
+					name = names[t.Target]
+				}
+				if name == "" {
+					continue
+				}
+				b.sendTo(c, line(s.name, "CHATHISTORY", "TARGETS", name, t.Last.UTC().Format(historyTimeFormat)))
+			}
+			b.end(nil)
+		}
+	})
+}
+
+// sendHistoryBatch sends msgs to c in a chathistory batch for name.
+func (s *Server) sendHistoryBatch(c *Client, name string, msgs []record.Message) {
+	b := s.startBatch(c, nil, "chathistory", name)
+	for i := range msgs {
+		if body := historyBody(&msgs[i]); body != nil {
+			b.sendTo(c, historyOut(&msgs[i], body).bytesFor(c.caps))
+		}
+	}
+	b.end(nil)
+}
+
+// historyBody rebuilds the line of a stored message or event (nil for an
+// invalid one).
+func historyBody(m *record.Message) []byte {
+	switch m.Kind {
+	case record.KindPrivmsg, record.KindNotice:
+		return buildLine(m.Prefix, m.Kind.String(), []string{m.To, m.Text}, true)
+	case record.KindTagmsg, record.KindJoin:
+		return line(m.Prefix, m.Kind.String(), m.To)
+	case record.KindPart:
+		if m.Text == "" {
+			return line(m.Prefix, "PART", m.To)
+		}
+		return lineTrail(m.Prefix, "PART", m.To, m.Text)
+	case record.KindQuit:
+		return lineTrail(m.Prefix, "QUIT", m.Text)
+	case record.KindKick:
+		if len(m.Params) < 1 {
+			return nil
+		}
+		return lineTrail(m.Prefix, "KICK", m.To, m.Params[0], m.Text)
+	case record.KindMode:
+		return line(m.Prefix, "MODE", append([]string{m.To}, m.Params...)...)
+	case record.KindTopic:
+		return lineTrail(m.Prefix, "TOPIC", m.To, m.Text)
+	case record.KindNick:
+		if len(m.Params) < 1 {
+			return nil
+		}
+		return line(m.Prefix, "NICK", m.Params[0])
+	}
+	return nil
+}
+
+// historyOut wraps a stored message's line with its tags: server-time,
+// its msgid and client-only tags (message-tags), its account
+// (account-tag), as each recipient negotiated.
+func historyOut(m *record.Message, body []byte) *outMsg {
+	o := &outMsg{at: m.Time, account: m.Account, body: body}
+	if len(m.MsgID) == msgIDLen {
+		copy(o.msgid[:], m.MsgID)
+		o.hasID = true
+	}
+	if len(m.Tags) > 0 {
+		keys := make([]string, 0, len(m.Tags))
+		for k := range m.Tags {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var sb strings.Builder
+		for _, k := range keys {
+			if sb.Len() > 0 {
+				sb.WriteByte(';')
+			}
+			sb.WriteString(k)
+			if v := m.Tags[k]; v != "" {
+				sb.WriteByte('=')
+				sb.WriteString(irc.EncodeTagValue(v))
+			}
+		}
+		o.clientTags = sb.String()
+	}
+	return o
+}
+
+// replayOnJoin sends the last [history] replay lines of ch to c, which
+// just joined, when c has not negotiated draft/chathistory (it would ask
+// itself). c's input waits for the replay.
+func (s *Server) replayOnJoin(c *Client, ch *Channel) {
+	n := s.cfg.History.Replay
+	if n <= 0 || !s.historyOn() || c.caps.has(capChathistory) || !s.storesHistory(ch) {
+		return
+	}
+	q, name, empty, ok := s.historyAccess(c, ch.name)
+	if !ok || empty {
+		return
+	}
+	q.Sub, q.Limit, q.Events = HistoryLatest, min(n, s.cfg.History.MaxRequest), false
+	s.async(c, func() func() {
+		msgs, err := s.be.History(q)
+		return func() {
+			if err != nil {
+				if !errors.Is(err, ErrHistoryNoAccess) {
+					s.log.Warn("history replay failed", "err", err)
+				}
+				return
+			}
+			if len(msgs) > 0 && !c.gone {
+				s.sendHistoryBatch(c, name, msgs)
+			}
+		}
+	})
+}
