@@ -17,7 +17,7 @@ import (
 // upgraded here, without net/http: net/http would allocate its 4 KiB read
 // and write buffers, the request and its header maps for every WebSocket
 // and never reuse the buffers of a hijacked connection. That garbage,
-// about 12 KiB a WebSocket, is what pushed the daemon's heap (and so its
+// about 11 KiB a WebSocket, is what pushed the daemon's heap (and so its
 // memory per idle WebSocket) up. gobwas/ws's Upgrader parses the handshake
 // in pooled buffers and keeps nothing. Every other connection goes to
 // net/http through httpListener, the bytes read to tell them apart first.
