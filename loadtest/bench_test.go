@@ -16,7 +16,10 @@ import (
 // are in package loadtest and are easy to tell apart). See
 // docs/performance.md.
 
-var heapProfile = flag.String("loadtest.heapprofile", "", "BenchmarkIdle: write an in-use heap profile here while the idle clients are held")
+var (
+	heapProfile = flag.String("loadtest.heapprofile", "", "BenchmarkIdle: write an in-use heap profile here while the idle clients are held")
+	idleWS      = flag.Bool("loadtest.ws", false, "BenchmarkIdle: the clients speak IRC over WebSocket (the web package's /ws)")
+)
 
 func benchContext(b *testing.B) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -84,17 +87,23 @@ func BenchmarkLogin(b *testing.B) {
 // -benchtime 5000x) and reports the heap and stack growth of the whole
 // process per client — server and generator together, so an upper bound;
 // -loadtest.heapprofile writes the in-use heap at that moment, where the
-// server's share is the frames under package ircd.
+// server's share is the frames under package ircd (and web); -loadtest.ws
+// holds WebSocket clients instead of TCP ones.
 func BenchmarkIdle(b *testing.B) {
 	if *heapProfile != "" {
 		runtime.MemProfileRate = 64 // fine-grained, for this profile only
 	}
-	addr := startServer(b)
+	var addr string
+	if *idleWS {
+		addr = startWSServer(b)
+	} else {
+		addr = startServer(b)
+	}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	b.ResetTimer()
-	_, held, err := Idle(benchContext(b), IdleConfig{Addr: addr, Clients: b.N})
+	_, held, err := Idle(benchContext(b), IdleConfig{Addr: addr, Clients: b.N, WebSocket: *idleWS})
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)

@@ -284,7 +284,7 @@ func (c *Conn) endFrame() error {
 	}
 	switch h.OpCode {
 	case ws.OpPing:
-		return c.writeFrames(ws.OpPong, p)
+		return c.writeFrame(ws.OpPong, p)
 	case ws.OpClose:
 		c.closeFrame(ws.StatusNormalClosure)
 		return io.EOF
@@ -308,13 +308,15 @@ func (c *Conn) fail(code ws.StatusCode) error {
 
 // Write sends each line in p (ended by LF or CR LF) as one WebSocket
 // message. Text mode replaces invalid UTF-8 with U+FFFD, as text frames
-// must hold UTF-8.
+// must hold UTF-8. The frames are assembled in one pooled buffer and
+// written at once.
 func (c *Conn) Write(p []byte) (int, error) {
 	op := ws.OpText
 	if c.binary {
 		op = ws.OpBinary
 	}
-	var lines [][]byte
+	bp := c.getOut()
+	b := (*bp)[:0]
 	rest := p
 	for len(rest) > 0 {
 		line := rest
@@ -330,54 +332,80 @@ func (c *Conn) Write(p []byte) (int, error) {
 		if !c.binary && !utf8.Valid(line) {
 			line = bytes.ToValidUTF8(line, []byte("\uFFFD"))
 		}
-		lines = append(lines, line)
+		b = c.appendFrame(b, op, line)
 	}
-	if err := c.writeFrames(op, lines...); err != nil {
+	var err error
+	if len(b) > 0 {
+		err = c.writeRaw(b)
+	}
+	c.putOut(bp, b)
+	if err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
 
-// writeFrames writes one final frame of kind op per payload, assembled in
-// a pooled buffer and written at once. (Not a vectored write: the poller
-// would keep its iovec array with the socket for good.)
-func (c *Conn) writeFrames(op ws.OpCode, payloads ...[]byte) error {
-	if len(payloads) == 0 {
-		return nil
+// writeFrame writes one final frame of kind op.
+func (c *Conn) writeFrame(op ws.OpCode, payload []byte) error {
+	bp := c.getOut()
+	b := c.appendFrame((*bp)[:0], op, payload)
+	err := c.writeRaw(b)
+	c.putOut(bp, b)
+	return err
+}
+
+// appendFrame appends one final frame of kind op carrying payload (masked
+// on the dialing side). (Frames are assembled rather than written as a
+// vectored write: the poller would keep its iovec array with the socket
+// for good.)
+func (c *Conn) appendFrame(b []byte, op ws.OpCode, payload []byte) []byte {
+	b = appendHeader(b, op, len(payload), c.client)
+	start := len(b)
+	b = append(b, payload...)
+	if c.client {
+		var mask [4]byte
+		rand.Read(mask[:])
+		copy(b[start-4:start], mask[:])
+		ws.Cipher(b[start:], mask, 0)
 	}
-	var bp *[]byte
-	if c.out != nil {
-		bp, _ = c.out.Get().(*[]byte)
+	return b
+}
+
+// writeRaw writes assembled frames, one frame sequence at a time.
+func (c *Conn) writeRaw(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed.Load() {
+		return net.ErrClosed
 	}
-	if bp == nil {
-		b := make([]byte, 0, 4096)
-		bp = &b
-	}
-	b := (*bp)[:0]
-	for _, pl := range payloads {
-		b = appendHeader(b, op, len(pl), c.client)
-		start := len(b)
-		b = append(b, pl...)
-		if c.client {
-			var mask [4]byte
-			rand.Read(mask[:])
-			copy(b[start-4:start], mask[:])
-			ws.Cipher(b[start:], mask, 0)
+	_, err := c.raw.Write(b)
+	return err
+}
+
+// getOut takes a frame assembly buffer from the server's pool.
+func (c *Conn) getOut() *[]byte { return getBuf(c.out) }
+
+// putOut returns the buffer bp, grown to b, to the pool (unless too big).
+func (c *Conn) putOut(bp *[]byte, b []byte) { putBuf(c.out, bp, b) }
+
+// getBuf takes a buffer from pool (nil: a new one).
+func getBuf(pool *sync.Pool) *[]byte {
+	if pool != nil {
+		if bp, ok := pool.Get().(*[]byte); ok {
+			return bp
 		}
 	}
-	c.wmu.Lock()
-	var err error
-	if c.closed.Load() {
-		err = net.ErrClosed
-	} else {
-		_, err = c.raw.Write(b)
-	}
-	c.wmu.Unlock()
-	if c.out != nil && cap(b) <= maxPooledOut {
+	b := make([]byte, 0, 4096)
+	return &b
+}
+
+// putBuf returns bp, grown to b, to pool unless it is larger than
+// maxPooledOut.
+func putBuf(pool *sync.Pool, bp *[]byte, b []byte) {
+	if pool != nil && cap(b) <= maxPooledOut {
 		*bp = b[:0]
-		c.out.Put(bp)
+		pool.Put(bp)
 	}
-	return err
 }
 
 // maxPooledOut bounds the assembly buffers kept for reuse.
@@ -415,7 +443,7 @@ func (c *Conn) closeFrame(code ws.StatusCode) {
 	var body [2]byte
 	binary.BigEndian.PutUint16(body[:], uint16(code))
 	c.raw.SetWriteDeadline(time.Now().Add(time.Second))
-	c.writeFrames(ws.OpClose, body[:])
+	c.writeFrame(ws.OpClose, body[:])
 	c.closed.Store(true)
 }
 

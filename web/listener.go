@@ -21,6 +21,13 @@ func newListener() *Listener {
 // handoff gives c to Accept; false when the listener is closed or nothing
 // accepts within timeout.
 func (l *Listener) handoff(c *Conn, timeout time.Duration) bool {
+	select {
+	case l.ch <- c: // the IRC server is waiting in Accept: no timer
+		return true
+	case <-l.done:
+		return false
+	default:
+	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {

@@ -10,8 +10,8 @@ import (
 // ProxyListener wraps the onion service's unix listener, where tor starts
 // every stream with a PROXY v1 line naming its circuit
 // (HiddenServiceExportCircuitID haproxy). The line is read lazily by the
-// connection's first Read — on net/http's own per-connection goroutine,
-// within its ReadHeaderTimeout — so the accept loop never waits on a
+// connection's first Read — on the connection's own goroutine (Server's
+// route), within ReadHeaderTimeout — so the accept loop never waits on a
 // client. A connection without a valid line fails its first Read.
 type ProxyListener struct{ net.Listener }
 

@@ -111,8 +111,11 @@ func (s *Server) Listener() *Listener { return s.ln }
 type keyCtx struct{}
 
 // Serve serves HTTP on ln for site until ln is closed or Close is called.
+// A connection whose first request asks for /ws is upgraded without
+// net/http (see route); every other one is served by net/http.
 func (s *Server) Serve(ln net.Listener, site Site) error {
 	site.Origin = strings.ToLower(site.Origin)
+	hl := newHTTPListener(ln)
 	hs := &http.Server{
 		Handler:           s.handler(site),
 		ReadHeaderTimeout: ReadHeaderTimeout,
@@ -134,7 +137,8 @@ func (s *Server) Serve(ln net.Listener, site Site) error {
 	}
 	s.srvs[hs] = struct{}{}
 	s.mu.Unlock()
-	err := hs.Serve(ln)
+	go hl.acceptLoop(func(c net.Conn) { s.route(c, site, hl) })
+	err := hs.Serve(hl)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -181,14 +185,16 @@ const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // serveWS upgrades a same-origin request to IRC over WebSocket and hands
-// the connection to the listener.
+// the connection to the listener: a /ws request that net/http read (one
+// that followed another request on a kept-alive connection; a connection
+// that starts with one is upgraded by route).
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, site Site) {
-	if origin := r.Header.Get("Origin"); origin == "" || !strings.EqualFold(origin, site.Origin) {
-		http.Error(w, "WebSocket from another origin refused", http.StatusForbidden)
+	if !sameOrigin(r.Header.Get("Origin"), site.Origin) {
+		http.Error(w, errCrossOrigin, http.StatusForbidden)
 		return
 	}
 	if s.ln.isClosed() {
-		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		http.Error(w, errShuttingDown, http.StatusServiceUnavailable)
 		return
 	}
 	up := ws.HTTPUpgrader{
@@ -209,11 +215,36 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, site Site) {
 		pre = make([]byte, rw.Reader.Buffered())
 		io.ReadFull(rw.Reader, pre)
 	}
-	key := ""
-	if nc, ok := r.Context().Value(keyCtx{}).(net.Conn); ok && site.Key != nil {
-		key = site.Key(nc) // the request is read: a PROXY line before it was too
+	nc, _ := r.Context().Value(keyCtx{}).(net.Conn)
+	if pc, ok := raw.(*prefixConn); ok && len(pc.pre) == 0 {
+		raw = pc.Conn // net/http has read its prefix: the socket itself
 	}
-	c := newConn(raw, pre, false, hs.Protocol == ProtocolBinary, key, &s.out)
+	if pc, ok := nc.(*prefixConn); ok {
+		nc = pc.Conn
+	}
+	s.handOff(raw, pre, hs.Protocol == ProtocolBinary, site, nc)
+}
+
+// The refusals of a WebSocket request, as the response bodies say them.
+const (
+	errCrossOrigin  = "WebSocket from another origin refused"
+	errShuttingDown = "server shutting down"
+)
+
+// sameOrigin reports whether a request's Origin header is the site's own.
+func sameOrigin(origin, site string) bool {
+	return origin != "" && strings.EqualFold(origin, site)
+}
+
+// handOff wraps an upgraded connection as a Conn, with the origin key of
+// the accepted connection nc (asked now: the request is read, and a PROXY
+// line before it was too), and gives it to the listener.
+func (s *Server) handOff(raw net.Conn, pre []byte, binary bool, site Site, nc net.Conn) {
+	key := ""
+	if nc != nil && site.Key != nil {
+		key = site.Key(nc)
+	}
+	c := newConn(raw, pre, false, binary, key, &s.out)
 	if !s.ln.handoff(c, handoffTimeout) {
 		c.Close()
 	}
