@@ -23,6 +23,19 @@ type Targets struct {
 	// MinFirstLoginsPerSec is for first-time SASL logins (each creates
 	// its account).
 	MinFirstLoginsPerSec float64 `json:"min_first_time_logins_per_second"`
+	// History (issue 13): fan-out with history on at least
+	// MinHistoryDeliveriesPerSec with p99 at most HistoryP99Factor × the
+	// history-off p99 of the same run; stored messages per second from
+	// the store scenario; CHATHISTORY LATEST p99 and the daemon's
+	// start-up, both with at least HistoryStoredForTargets messages
+	// stored (fewer: the figures are not at the target's conditions and
+	// are judged FAIL).
+	MinHistoryDeliveriesPerSec float64 `json:"min_history_deliveries_per_second"`
+	HistoryP99Factor           float64 `json:"history_fanout_p99_max_factor"`
+	MinStoredPerSec            float64 `json:"min_stored_messages_per_second"`
+	MaxLatestP99Micros         float64 `json:"max_chathistory_latest_p99_us"`
+	MaxStartupSeconds          float64 `json:"max_startup_seconds"`
+	HistoryStoredForTargets    int64   `json:"history_stored_for_targets"`
 }
 
 // DefaultTargets are ThorChat's performance targets (2 cores).
@@ -30,6 +43,8 @@ func DefaultTargets() Targets {
 	return Targets{
 		MaxBytesPerIdleClient: 8 << 10, MinRegistrationsPerSec: 5000, MinDeliveriesPerSec: 500000,
 		FloodP99Factor: 1.5, FloodP99SlackMicros: 1000, MinLoginsPerSec: 5000, MinFirstLoginsPerSec: 500,
+		MinHistoryDeliveriesPerSec: 1_000_000, HistoryP99Factor: 2, MinStoredPerSec: 50_000,
+		MaxLatestP99Micros: 5000, MaxStartupSeconds: 1, HistoryStoredForTargets: 1_000_000,
 	}
 }
 
@@ -46,6 +61,7 @@ type Report struct {
 	Fanout     *FanoutResult       `json:"fanout,omitempty"`
 	Flood      *FloodResult        `json:"flood,omitempty"`
 	Login      *LoginResult        `json:"login,omitempty"`
+	History    *HistoryResult      `json:"history,omitempty"`
 	CPU        map[string]CPUUsage `json:"cpu"`
 	Targets    Targets             `json:"targets"`
 	Pass       map[string]bool     `json:"pass"`
@@ -79,6 +95,29 @@ func (r *Report) Judge() {
 	if l := r.Login; l != nil {
 		r.Pass["login"] = l.Returning.Failures == 0 && l.Returning.Logins > 0 && l.Returning.PerSecond >= t.MinLoginsPerSec
 		r.Pass["login_first_time"] = l.FirstTime.Failures == 0 && l.FirstTime.Logins > 0 && l.FirstTime.PerSecond >= t.MinFirstLoginsPerSec
+	}
+	if h := r.History; h != nil {
+		judgeHistory(h, t, r.Pass)
+	}
+}
+
+// judgeHistory judges the history scenario's figures; a figure that was
+// not measured (its step failed or did not run) has no verdict.
+func judgeHistory(h *HistoryResult, t Targets, pass map[string]bool) {
+	if on, off := h.FanoutOn, h.FanoutOff; on != nil && off != nil {
+		pass["history_fanout"] = on.Sent > 0 && on.Delivered == on.Sent && off.Delivered == off.Sent &&
+			on.DeliveriesPerSecond >= t.MinHistoryDeliveriesPerSec &&
+			on.P99Micros <= t.HistoryP99Factor*off.P99Micros
+	}
+	if s := h.Store; s != nil {
+		pass["history_store"] = s.Acked > 0 && s.Refused == 0 && s.Acked == s.Sent && s.PerSecond >= t.MinStoredPerSec
+	}
+	full := h.Stored >= t.HistoryStoredForTargets
+	if l := h.Latest; l != nil {
+		pass["history_latest"] = full && l.Queries > 0 && l.Short == 0 && l.P99Micros < t.MaxLatestP99Micros
+	}
+	if s := h.Startup; s != nil {
+		pass["history_startup"] = full && s.RegisteredSeconds > 0 && s.RegisteredSeconds < t.MaxStartupSeconds
 	}
 }
 
@@ -179,6 +218,9 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "          first-time logins/s target >= %.0f   %s\n", r.Targets.MinFirstLoginsPerSec, verdict("login_first_time"))
 		fmt.Fprintf(w, "          returning logins/s target >= %.0f   %s\n", r.Targets.MinLoginsPerSec, verdict("login"))
 	}
+	if h := r.History; h != nil {
+		r.writeHistory(w, h, verdict)
+	}
 	for _, k := range []string{"idle", "register", "fanout"} {
 		if u, ok := r.CPU[k]; ok {
 			fmt.Fprintf(w, "cpu:      %-8s server %3.0f%% of a core (waited for a CPU %3.0f%%), load tool %3.0f%% (waited %3.0f%%) over %.1fs; server syscalls: %d reads, %d writes\n",
@@ -247,3 +289,49 @@ func (r *Report) writeFlood(w io.Writer, f *FloodResult, verdict string) {
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+func (r *Report) writeHistory(w io.Writer, h *HistoryResult, verdict func(string) string) {
+	t := r.Targets
+	for _, f := range []struct {
+		name string
+		res  *FanoutResult
+	}{{"off", h.FanoutOff}, {"on", h.FanoutOn}} {
+		if f.res == nil {
+			continue
+		}
+		fmt.Fprintf(w, "history:  fan-out with history %-3s %d members, %d in flight, %d sent, %d delivered to all: %.0f deliveries/s   latency p50 %.0f us  p99 %.0f us  max %.0f us\n",
+			f.name, f.res.Members, f.res.Inflight, f.res.Sent, f.res.Delivered, f.res.DeliveriesPerSecond, f.res.P50Micros, f.res.P99Micros, f.res.MaxMicros)
+		if f.res.PerServerCPUSecond > 0 {
+			fmt.Fprintf(w, "          server CPU %.0f ns per delivery, server %3.0f%% of a core (waited for a CPU %3.0f%%)\n",
+				1e9/f.res.PerServerCPUSecond, 100*f.res.CPU.Server, 100*f.res.CPU.ServerRunWait)
+		}
+	}
+	if h.FanoutOff != nil {
+		fmt.Fprintf(w, "          history on: >= %.0f deliveries/s and p99 <= %.1f x %.0f us = %.0f us   %s\n",
+			t.MinHistoryDeliveriesPerSec, t.HistoryP99Factor, h.FanoutOff.P99Micros, t.HistoryP99Factor*h.FanoutOff.P99Micros, verdict("history_fanout"))
+	}
+	if s := h.Store; s != nil {
+		fmt.Fprintf(w, "          store: %d senders (a channel each, window %d): %d sent, %d stored (echoed), %d refused in %.2fs: %.0f stored messages/s   target >= %.0f   %s\n",
+			s.Senders, s.Window, s.Sent, s.Acked, s.Refused, s.Seconds, s.PerSecond, t.MinStoredPerSec, verdict("history_store"))
+		fmt.Fprintf(w, "          store: send -> echo p50 %.0f us  p99 %.0f us  max %.0f us; server %3.0f%% of a core (waited for a CPU %3.0f%%)\n",
+			s.P50Micros, s.P99Micros, s.MaxMicros, 100*s.CPU.Server, 100*s.CPU.ServerRunWait)
+	}
+	cond := fmt.Sprintf("%d messages stored", h.Stored)
+	if h.Stored < t.HistoryStoredForTargets {
+		cond += fmt.Sprintf(", fewer than the %d the targets are set for: not judged as met", t.HistoryStoredForTargets)
+	}
+	if l := h.Latest; l != nil {
+		fmt.Fprintf(w, "          CHATHISTORY LATEST %s * %d: %d queries (%d short) p50 %.0f us  p99 %.0f us  max %.0f us   target p99 < %.0f us (%s)   %s\n",
+			l.Channel, l.Limit, l.Queries, l.Short, l.P50Micros, l.P99Micros, l.MaxMicros, t.MaxLatestP99Micros, cond, verdict("history_latest"))
+	}
+	if h.DataBytes > 0 {
+		fmt.Fprintf(w, "          data directory %.1f MiB for %d messages: %.0f bytes per stored message\n", mib(h.DataBytes), h.Stored, h.BytesPerMessage)
+	}
+	if s := h.StartupEmpty; s != nil {
+		fmt.Fprintf(w, "          start-up, empty store: listener accepting %.3fs, registration answered %.3fs after exec\n", s.ConnectSeconds, s.RegisteredSeconds)
+	}
+	if s := h.Startup; s != nil {
+		fmt.Fprintf(w, "          start-up with the store filled: listener accepting %.3fs, registration answered %.3fs after exec   target < %.1fs (%s)   %s\n",
+			s.ConnectSeconds, s.RegisteredSeconds, t.MaxStartupSeconds, cond, verdict("history_startup"))
+	}
+}

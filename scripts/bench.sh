@@ -12,6 +12,14 @@
 #   scripts/bench.sh -scenario flood       # flood isolation, default throttling
 #   scripts/bench.sh -scenario login       # SASL logins per second
 #   BENCH_UNIX=0 scripts/bench.sh -scenario login   # the same over TCP
+#   scripts/bench.sh -scenario history     # history off vs on, store, CHATHISTORY, start-up
+#   BENCH_HISTORY=0 scripts/bench.sh -scenario fanout   # any scenario with [history] enabled = false
+#
+# The history scenario starts no daemon here: the load tool runs its own
+# (pinned the same way), first with [history] enabled = false, then with
+# history on and an empty data_dir, and stops each by PID; the script
+# writes both configurations. BENCH_HISTORY (unset: the daemon's default,
+# history on) writes [history] enabled for the other scenarios.
 #
 # The flood scenario needs the daemon's default command throttle and
 # connection limits, so for it the script writes a configuration with
@@ -31,7 +39,8 @@
 #
 # Environment: BENCH_PORT (16667), SERVER_CPU and LOAD_CPU (taskset CPU
 # lists; 0 and 1, or 0,1 and 0,1 for the login scenario), GO (go),
-# BENCH_GOGC (unset: the daemon's default GC), BENCH_UNIX (login: 1).
+# BENCH_GOGC (unset: the daemon's default GC), BENCH_UNIX (login: 1),
+# BENCH_HISTORY (0 or 1; unset: the default, on).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -123,7 +132,33 @@ EOF
 	fi
 	;;
 esac
-bin/thorchatd -config "$work/bench.toml" -check >/dev/null
+case "${BENCH_HISTORY:-}" in
+"") ;;
+0 | 1)
+	if [ "$scenario" = history ]; then
+		echo "bench.sh: the history scenario sets [history] itself; unset BENCH_HISTORY" >&2
+		exit 2
+	fi
+	enabled=false
+	[ "$BENCH_HISTORY" = 1 ] && enabled=true
+	printf '[history]\nenabled = %s\n' "$enabled" >>"$work/bench.toml"
+	;;
+*)
+	echo "bench.sh: BENCH_HISTORY must be 0 or 1" >&2
+	exit 2
+	;;
+esac
+if [ "$scenario" = history ]; then
+	# one data_dir per configuration: history on starts empty
+	sed "s|$work/data|$work/data-off|" "$work/bench.toml" >"$work/bench-off.toml"
+	printf '[history]\nenabled = false\n' >>"$work/bench-off.toml"
+	sed "s|$work/data|$work/data-on|" "$work/bench.toml" >"$work/bench-on.toml"
+	printf '[history]\nenabled = true\nmax_per_target = 100000  # the store scenario puts fill/senders (20,000) in each channel\n' >>"$work/bench-on.toml"
+	bin/thorchatd -config "$work/bench-off.toml" -check >/dev/null
+	bin/thorchatd -config "$work/bench-on.toml" -check >/dev/null
+else
+	bin/thorchatd -config "$work/bench.toml" -check >/dev/null
+fi
 
 # Both processes need a file descriptor per connection: 5,000 idle clients
 # plus the registration and fan-out connections.
@@ -142,6 +177,21 @@ else
 	echo "bench.sh: taskset or a second CPU is missing; running unpinned" >&2
 fi
 
+if [ "$scenario" = history ]; then
+	daemon_cmd="${pin_server[*]} bin/thorchatd"
+	if [ -n "${BENCH_GOGC:-}" ]; then
+		daemon_cmd="env GOGC=$BENCH_GOGC $daemon_cmd" # the daemons only, not the tool
+	fi
+	set +e
+	"${pin_load[@]}" bin/thorchat-load -addr "$ADDR" -timeout 15m \
+		-daemon "$daemon_cmd" \
+		-config-off "$work/bench-off.toml" -config-on "$work/bench-on.toml" \
+		-data-dir "$work/data-on" -log-dir "$work" "$@"
+	rc=$?
+	set -e
+	cat "$work"/daemon-*.log 2>/dev/null | grep -E 'level=(ERROR|WARN)' | grep -v 'non-onion listeners' | head -5 >&2 || true
+	exit "$rc"
+fi
 if [ -n "${BENCH_GOGC:-}" ]; then
 	export GOGC="$BENCH_GOGC"
 fi

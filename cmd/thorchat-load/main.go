@@ -5,7 +5,10 @@
 // flood, against a daemon with its default throttling) the latency of
 // well-behaved clients while others flood, and (scenario login, against
 // a daemon with its account store and a raised login_rate) SASL logins
-// per second with real secp256k1 signatures.
+// per second with real secp256k1 signatures, and (scenario history, with
+// daemons it starts itself) fan-out with history off and on, stored
+// messages per second, CHATHISTORY LATEST latency, the size per stored
+// message and the start-up time with the store filled.
 //
 //	taskset -c 0 bin/thorchatd -config bench.toml &
 //	taskset -c 1 thorchat-load -addr 127.0.0.1:16667 -server-pid $! -scenario all
@@ -23,7 +26,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -69,6 +74,16 @@ type options struct {
 	unix          string
 	loginClient   string
 	websocket     bool
+	daemon        string
+	configOff     string
+	configOn      string
+	dataDir       string
+	logDir        string
+	senders       int
+	storeWindow   int
+	fill          int
+	storeDuration time.Duration
+	queries       int
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -77,7 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:16667", "server address (loopback only)")
 	fs.IntVar(&o.serverPID, "server-pid", 0, "PID of the server process, for VmRSS (0: no memory figures)")
-	fs.StringVar(&o.scenario, "scenario", "all", "idle, register, fanout, all (those three), flood (needs a throttling server) or login (needs a raised login_rate)")
+	fs.StringVar(&o.scenario, "scenario", "all", "idle, register, fanout, all (those three), flood (needs a throttling server), login (needs a raised login_rate) or history (runs its own daemons: -daemon, -config-off, -config-on, -data-dir)")
 	fs.IntVar(&o.clients, "clients", 5000, "idle: registered idle clients")
 	fs.BoolVar(&o.websocket, "ws", false, "idle: the clients speak IRC over WebSocket to -addr's /ws (the daemon's [web] dev_tcp)")
 	fs.DurationVar(&o.settle, "settle", 5*time.Second, "idle: wait before reading the server's RSS (read again 2s later)")
@@ -104,6 +119,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.loginClient, "login-client", "", "login: epoll (one goroutine, non-blocking sockets: the cheapest load; the default on Linux) or net (a goroutine and net.Conn per connection)")
 	fs.IntVar(&o.rounds, "rounds", 3, "flood: repeat the phases this often (1..20), so the baseline rounds show the noise")
 	fs.BoolVar(&o.paceStagger, "pace-stagger", false, "flood: spread the pacers' sends evenly (default: all at the same instants)")
+	fs.StringVar(&o.daemon, "daemon", "", "history: the daemon's command line without -config, split at spaces (e.g. \"taskset -c 0 bin/thorchatd\"); the tool starts and stops it")
+	fs.StringVar(&o.configOff, "config-off", "", "history: daemon configuration with [history] enabled = false, listening on -addr")
+	fs.StringVar(&o.configOn, "config-on", "", "history: daemon configuration with [history] enabled = true, listening on -addr, with an empty data_dir")
+	fs.StringVar(&o.dataDir, "data-dir", "", "history: -config-on's data_dir (its size is reported)")
+	fs.StringVar(&o.logDir, "log-dir", "", "history: where the daemons' logs go (default: the directory of -config-on)")
+	fs.IntVar(&o.senders, "senders", 50, "history: store senders, each pipelining into its own channel")
+	fs.IntVar(&o.storeWindow, "store-window", 100, "history: messages a store sender has not seen echoed, at most")
+	fs.IntVar(&o.fill, "fill", 1000000, "history: messages the store senders send in all (they also fill the store)")
+	fs.DurationVar(&o.storeDuration, "store-duration", 90*time.Second, "history: stop the store senders after this long")
+	fs.IntVar(&o.queries, "queries", 1000, "history: CHATHISTORY LATEST requests timed")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "hard limit for the whole run")
 	fs.BoolVar(&o.keepIdle, "keep-idle", false, "all: keep the idle clients connected during register and fanout")
 	fs.BoolVar(&o.strict, "strict", false, "exit 4 when a target is missed")
@@ -116,9 +141,22 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	switch o.scenario {
-	case "idle", "register", "fanout", "all", "flood", "login":
+	case "idle", "register", "fanout", "all", "flood", "login", "history":
 	default:
-		return o, fmt.Errorf("-scenario %q: want idle, register, fanout, all, flood or login", o.scenario)
+		return o, fmt.Errorf("-scenario %q: want idle, register, fanout, all, flood or login, or history", o.scenario)
+	}
+	if o.scenario == "history" {
+		if strings.TrimSpace(o.daemon) == "" || o.configOff == "" || o.configOn == "" || o.dataDir == "" {
+			return o, errors.New("-scenario history needs -daemon, -config-off, -config-on and -data-dir")
+		}
+		if o.serverPID != 0 {
+			return o, errors.New("-scenario history runs its own daemons: no -server-pid")
+		}
+		if o.logDir == "" {
+			o.logDir = filepath.Dir(o.configOn)
+		}
+	} else if o.daemon != "" || o.configOff != "" || o.configOn != "" || o.dataDir != "" {
+		return o, errors.New("-daemon, -config-off, -config-on and -data-dir are for -scenario history")
 	}
 	if o.scenario == "login" {
 		concurrencySet := false
@@ -142,13 +180,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}{{"clients", o.clients}, {"registrations", o.registrations}, {"concurrency", o.concurrency},
 		{"members", o.members}, {"inflight", o.inflight}, {"messages", o.messages},
 		{"calm", o.calm}, {"noise-members", o.noiseMembers},
-		{"accounts", o.accounts}, {"logins", o.logins}} {
+		{"accounts", o.accounts}, {"logins", o.logins},
+		{"senders", o.senders}, {"store-window", o.storeWindow}, {"fill", o.fill}, {"queries", o.queries}} {
 		if v.n <= 0 || v.n > 1_000_000 {
 			return o, fmt.Errorf("-%s %d: want 1..1000000", v.name, v.n)
 		}
 	}
-	if o.timeout <= 0 || o.duration <= 0 || o.settle < 0 {
-		return o, errors.New("-timeout and -duration must be positive, -settle not negative")
+	if o.timeout <= 0 || o.duration <= 0 || o.settle < 0 || o.storeDuration <= 0 {
+		return o, errors.New("-timeout, -duration and -store-duration must be positive, -settle not negative")
 	}
 	if o.rounds < 1 || o.rounds > 20 {
 		return o, fmt.Errorf("-rounds %d: want 1..20", o.rounds)
@@ -189,6 +228,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	need := uint64(o.concurrency + o.members + 256)
 	if want("idle") {
 		need += uint64(o.clients)
+	}
+	if o.scenario == "history" {
+		need += uint64(o.senders)
 	}
 	if o.scenario == "flood" {
 		need += uint64(o.calm + o.noiseMembers + o.flooders + o.pacers)
@@ -265,6 +307,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		})
 		rep.Login = &res
 		rep.CPU["login"] = res.Returning.CPU
+		if err != nil {
+			note(err)
+		}
+	}
+	if o.scenario == "history" && ctx.Err() == nil {
+		res, err := loadtest.History(ctx, loadtest.HistoryConfig{
+			Addr: o.addr, Daemon: strings.Fields(o.daemon), ConfigOff: o.configOff, ConfigOn: o.configOn,
+			DataDir: o.dataDir, LogDir: o.logDir,
+			Fanout: loadtest.FanoutConfig{
+				Addr: o.addr, Members: o.members, Inflight: o.inflight, Messages: o.messages,
+				Duration: o.duration, Pad: o.pad, Logger: log,
+			},
+			Store: loadtest.StoreConfig{
+				Addr: o.addr, Senders: o.senders, Window: o.storeWindow, Messages: o.fill,
+				Duration: o.storeDuration, Pad: o.pad, Logger: log,
+			},
+			Latest: loadtest.LatestConfig{Addr: o.addr, Queries: o.queries, Logger: log},
+			Logger: log,
+		})
+		rep.History = &res
 		if err != nil {
 			note(err)
 		}

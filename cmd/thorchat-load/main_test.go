@@ -36,6 +36,11 @@ func TestFlagErrors(t *testing.T) {
 		{"too many rounds", []string{"-rounds", "21"}, "-rounds 21"},
 		{"zero logins", []string{"-logins", "0"}, "-logins 0"},
 		{"unknown flag", []string{"-nope"}, "-nope"},
+		{"history without daemon", []string{"-scenario", "history", "-config-off", "a", "-config-on", "b", "-data-dir", "d"}, "needs -daemon"},
+		{"history with server pid", []string{"-scenario", "history", "-daemon", "x", "-config-off", "a", "-config-on", "b", "-data-dir", "d", "-server-pid", "1"}, "no -server-pid"},
+		{"daemon outside history", []string{"-scenario", "fanout", "-daemon", "x"}, "for -scenario history"},
+		{"zero senders", []string{"-senders", "0"}, "-senders 0"},
+		{"zero store duration", []string{"-store-duration", "0s"}, "must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
