@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -152,15 +151,7 @@ func TestCrashKeepsEchoedMessages(t *testing.T) {
 			}
 		}
 		time.Sleep(time.Duration(10+rng.IntN(200)) * time.Millisecond)
-		child.kill()
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatalf("iteration %d: %v\n%s", it, err, tailFile(logPath))
-		}
-		if ws, ok := child.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-			t.Fatalf("iteration %d: daemon ended with %v, not by the SIGKILL\n%s", it, child.cmd.ProcessState, tailFile(logPath))
-		}
+		killAndCheck(t, it, child, &wg, errs, logPath)
 		checked = verifyHistory(t, tc.dbPath(), workers)
 	}
 	t.Logf("%d kills, %d echoed messages found in history", iterations, checked)

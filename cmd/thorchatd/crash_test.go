@@ -415,15 +415,7 @@ func TestCrashKeepsAcknowledgedChanges(t *testing.T) {
 			}
 		}
 		time.Sleep(time.Duration(20+rng.IntN(280)) * time.Millisecond)
-		child.kill()
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatalf("iteration %d: %v\n%s", it, err, tailFile(logPath))
-		}
-		if ws, ok := child.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-			t.Fatalf("iteration %d: daemon ended with %v, not by the SIGKILL\n%s", it, child.cmd.ProcessState, tailFile(logPath))
-		}
+		killAndCheck(t, it, child, &wg, errs, logPath)
 		for _, w := range workers {
 			if w.acks < crashMinAcks {
 				t.Fatalf("iteration %d: %s saw %d acknowledgements, want at least %d", it, w.nick, w.acks, crashMinAcks)
@@ -464,4 +456,20 @@ func TestCrashKeepsAcknowledgedChanges(t *testing.T) {
 		t.Fatalf("daemon exited with %d after SIGTERM\n%s", code, tailFile(logPath))
 	}
 	verify(t, tc.dbPath(), workers)
+}
+
+// killAndCheck SIGKILLs child in the middle of iteration it, waits for the
+// clients' goroutines, fails on any error they reported, and checks that
+// the daemon died of the SIGKILL, not on its own before it.
+func killAndCheck(t *testing.T, it int, child *childDaemon, wg *sync.WaitGroup, errs chan error, logPath string) {
+	t.Helper()
+	child.kill()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("iteration %d: %v\n%s", it, err, tailFile(logPath))
+	}
+	if ws, ok := child.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("iteration %d: daemon ended with %v, not by the SIGKILL\n%s", it, child.cmd.ProcessState, tailFile(logPath))
+	}
 }
