@@ -92,7 +92,14 @@ func storeRef(r ircd.HistoryRef) store.HistoryRef {
 // History implements ircd.Backend.
 func (s *Service) History(q ircd.HistoryQuery) ([]record.Message, error) {
 	sq := store.HistoryQuery{Target: q.Target, Limit: q.Limit, SkipRedacted: true}
-	if !q.Events {
+	switch {
+	case q.Events && q.Tagmsg: // every kind
+	case q.Events:
+		sq.Kinds = store.Kinds(store.KindPrivmsg, store.KindNotice, store.KindJoin, store.KindPart,
+			store.KindQuit, store.KindKick, store.KindMode, store.KindTopic, store.KindNick)
+	case q.Tagmsg:
+		sq.Kinds = store.Kinds(store.KindPrivmsg, store.KindNotice, store.KindTagmsg)
+	default:
 		sq.Kinds = store.KindsMessages
 	}
 	if q.Joined {

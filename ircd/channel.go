@@ -89,6 +89,7 @@ type Channel struct {
 	joinStarted time.Time
 	speakOps    bool   // speak = "operators": +m with voice for operators and staff
 	history     string // history policy set for it ("": the default for its modes; history.go)
+	lastJoin    uint64 // s.stampSeq at the latest join (deliver.go, joinedAfter)
 }
 
 func (s *Server) newChannel(name string) *Channel {
@@ -436,14 +437,16 @@ func (s *Server) join(c *Client, name, key string) {
 		c.numeric(rplTopic, ch.name, ch.topic)
 		c.numeric(rplTopicWhoTime, ch.name, ch.topicBy, strconv.FormatInt(ch.topicAt.Unix(), 10))
 	}
-	s.sendNames(c, ch)
-	s.applyAccess(ch, c)
 	if c.joinedAt == nil {
-		c.joinedAt = make(map[*Channel]time.Time, 4)
+		c.joinedAt = make(map[*Channel]joinMark, 4)
 	}
-	c.joinedAt[ch] = now
-	s.recordEvent(c, ch, record.KindJoin, now, nil, "")
-	s.replayOnJoin(c, ch)
+	s.stampSeq++
+	ch.lastJoin = s.stampSeq
+	c.joinedAt[ch] = joinMark{at: now, seq: s.stampSeq}
+	// the names (with the read marker before their end) and the replay
+	// may wait for the history lane (history_join.go)
+	s.joinHistory(c, ch, now)
+	s.applyAccess(ch, c)
 }
 
 func (s *Server) handlePart(c *Client, m *irc.Message) {

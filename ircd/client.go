@@ -79,7 +79,7 @@ type Client struct {
 	// message history (history.go)
 	histPending int                    // messages in the history lane, not yet relayed
 	histBarrier bool                   // held until histPending is 0
-	joinedAt    map[*Channel]time.Time // when c joined each of its channels ("joined" policy)
+	joinedAt    map[*Channel]joinMark // when c joined each of its channels ("joined" policy, deliver)
 
 	// send queue
 	qmu     sync.Mutex

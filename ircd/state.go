@@ -224,6 +224,8 @@ func commandTable() map[string]handler {
 		"AUTHENTICATE": {fn: (*Server).handleAuthenticate, preReg: true, minParams: 1},
 		"JOIN":         {fn: (*Server).handleJoin, minParams: 1},
 		"CHATHISTORY":  {fn: (*Server).handleChathistory},
+		"MARKREAD":     {fn: (*Server).handleMarkread},
+		"REDACT":       {fn: (*Server).handleRedact, minParams: 2},
 		"PART":         {fn: (*Server).handlePart, minParams: 1},
 		"TOPIC":        {fn: (*Server).handleTopic, minParams: 1},
 		"NAMES":        {fn: (*Server).handleNames},

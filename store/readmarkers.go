@@ -13,6 +13,10 @@ import (
 // unix nanoseconds (8, big-endian), millisecond precision. A marker only
 // ever moves forward.
 
+// MaxReadMarkers bounds the read markers of one account: a marker for a
+// further target is refused with ErrListFull.
+const MaxReadMarkers = 4096
+
 func checkMarker(account, target string) error {
 	if err := checkKey("account", account); err != nil {
 		return err
@@ -46,6 +50,9 @@ func (db *DB) SetReadMarker(account, target string, t time.Time) (time.Time, err
 		if found && cur >= ns {
 			eff = cur
 			return nil
+		}
+		if !found && countPairs(b, account, MaxReadMarkers) >= MaxReadMarkers {
+			return fmt.Errorf("%w: an account keeps at most %d read markers", ErrListFull, MaxReadMarkers)
 		}
 		eff = ns
 		return b.Put(key, binary.BigEndian.AppendUint64(nil, uint64(ns)))
