@@ -98,9 +98,21 @@ func markerValue(v []byte) (int64, bool, error) {
 	return int64(binary.BigEndian.Uint64(v)), true, nil
 }
 
-// deleteReadMarkers removes every read marker of account.
+// deleteReadMarkers removes every read marker and every recorded join
+// time (hist_joined) of account: an expired account's name may be taken
+// by a new account, which must not inherit them.
 func deleteReadMarkers(tx *bolt.Tx, account string) error {
-	b, err := bucket(tx, bucketReadMarkers)
+	for _, name := range [][]byte{bucketReadMarkers, bucketHistJoined} {
+		if err := deletePairs(tx, name, account); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deletePairs removes every account NUL item row of account in bucket name.
+func deletePairs(tx *bolt.Tx, name []byte, account string) error {
+	b, err := bucket(tx, name)
 	if err != nil {
 		return err
 	}
