@@ -118,6 +118,9 @@ func (s *Service) History(q ircd.HistoryQuery) ([]record.Message, error) {
 		}
 		sq.NotBefore = nb
 	}
+	if q.Epoch.After(sq.NotBefore) {
+		sq.NotBefore = q.Epoch
+	}
 	var out []record.Message
 	var err error
 	switch q.Sub {

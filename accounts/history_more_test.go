@@ -329,3 +329,47 @@ func TestReplayOnJoinOrder(t *testing.T) {
 		t.Fatalf("the joiner saw %v, %d of them replayed; want 0..19, 0..9 replayed", got, replayed)
 	}
 }
+
+// A channel that is neither registered nor declared starts a new history
+// when it is created again after its last member left.
+func TestHistoryNewChannelEpoch(t *testing.T) {
+	e := startHistEnv(t, histOpts{replay: 10})
+	alice := e.connect(t, "alice", key("ep-alice"), histCaps...)
+	alice.join("#ep")
+	alice.send("MODE #ep +s")
+	alice.speak("#ep", "old secret")
+	alice.send("PART #ep")
+	alice.expect("PART", nil)
+	e.clock.Advance(time.Second)
+
+	bob := e.connect(t, "bob", key("ep-bob"), histCaps...)
+	bob.join("#ep") // a new, open channel of the same name
+	bob.speak("#ep", "new")
+	if got := bob.history("CHATHISTORY LATEST #ep * 10").texts(); !slices.Equal(got, []string{"new"}) {
+		t.Fatalf("the new channel shows %v", got)
+	}
+	guest := e.connect(t, "guest", nil)
+	var replayed []string
+	for _, m := range guest.join("#ep") {
+		if m.Command == "PRIVMSG" {
+			replayed = append(replayed, m.Param(1))
+		}
+	}
+	for _, m := range guest.collect() {
+		if m.Command == "PRIVMSG" {
+			replayed = append(replayed, m.Param(1))
+		}
+	}
+	if !slices.Equal(replayed, []string{"new"}) {
+		t.Fatalf("replay on the new channel: %v", replayed)
+	}
+	// the earlier channel's history stays readable to its member while no
+	// channel of that name exists
+	bob.send("PART #ep")
+	bob.expect("PART", nil)
+	guest.send("PART #ep")
+	guest.expect("PART", func(m *irc.Message) bool { return m.Prefix.Name == "guest" })
+	if got := alice.history("CHATHISTORY LATEST #ep * 10").texts(); !slices.Equal(got, []string{"old secret", "new"}) {
+		t.Fatalf("its earlier member reads %v", got)
+	}
+}

@@ -29,6 +29,12 @@ import (
 //     now is read the same way. Banned clients get INVALID_TARGET.
 //   - a private conversation is read only by its two accounts; guests get
 //     INVALID_TARGET for any nick.
+//   - a channel that is neither registered nor declared in the
+//     configuration is forgotten when its last member leaves; when it is
+//     created again, readers of the new channel see only what was said
+//     since (HistoryQuery.Epoch). An account with a recorded join still
+//     reads the earlier channel's history while no channel of that name
+//     exists.
 
 // historyTimeFormat is the server-time format of timestamp= references.
 const historyTimeFormat = "2006-01-02T15:04:05.000Z"
@@ -49,6 +55,9 @@ func (s *Server) historyAccess(c *Client, target string) (q HistoryQuery, name s
 			return q, target, false, c.account != "" && validChannel(target, s.lim.ChannelLen)
 		}
 		name = ch.name
+		if !ch.permanent {
+			q.Epoch = ch.created
+		}
 		if ch.isBanned(c) && !c.oper {
 			return q, name, false, false
 		}

@@ -93,6 +93,12 @@ type HistoryQuery struct {
 	Joined      bool
 	JoinedSince time.Time
 	Account     string
+	// Epoch, when not zero, hides entries before it for every reader: a
+	// channel that is neither registered nor declared starts a new
+	// history when it is created again after it was forgotten, so that a
+	// new channel never shows what an earlier one of the same name said
+	// (which may have been +s, or "joined").
+	Epoch time.Time
 	// Events includes draft/event-playback events; Tagmsg includes
 	// TAGMSGs (reacts and unreacts, for message-tags clients). PRIVMSG
 	// and NOTICE are always returned.
