@@ -42,8 +42,10 @@ import (
 // commit. A JOIN of a logged-in account also records its join time
 // (record.Joined, kept at the earliest) for the "joined" policy.
 //
-// Read path: CHATHISTORY and the replay on JOIN query the backend through
-// the async pool (never on the loop); see chathistory.go.
+// Read path: CHATHISTORY queries the backend through the async pool
+// (never on the loop); see chathistory.go. A JOIN's reads (read marker,
+// replay) run in the lane, in order with the messages; see
+// history_join.go.
 
 // HistoryOptions configures message history on the IRC side; the backend
 // decides whether anything is kept at all (FeatureHistory).
