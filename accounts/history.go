@@ -102,24 +102,35 @@ func (s *Service) History(q ircd.HistoryQuery) ([]record.Message, error) {
 	default:
 		sq.Kinds = store.KindsMessages
 	}
+	var joined time.Time // the account's first recorded join (zero: none)
+	if q.Account != "" && (q.Joined || !q.Epoch.IsZero()) {
+		t, ok, err := s.cfg.Store.JoinedAt(q.Account, q.Target)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			joined = t
+		}
+	}
 	if q.Joined {
 		nb := q.JoinedSince
-		if q.Account != "" {
-			t, ok, err := s.cfg.Store.JoinedAt(q.Account, q.Target)
-			if err != nil {
-				return nil, err
-			}
-			if ok && (nb.IsZero() || t.Before(nb)) {
-				nb = t
-			}
+		if !joined.IsZero() && (nb.IsZero() || joined.Before(nb)) {
+			nb = joined
 		}
 		if nb.IsZero() {
 			return nil, ircd.ErrHistoryNoAccess
 		}
 		sq.NotBefore = nb
 	}
-	if q.Epoch.After(sq.NotBefore) {
-		sq.NotBefore = q.Epoch
+	// a new channel's epoch, except for an account that was in an earlier
+	// channel of that name: it reads from its first join
+	if epoch := q.Epoch; !epoch.IsZero() {
+		if !joined.IsZero() && joined.Before(epoch) {
+			epoch = joined
+		}
+		if epoch.After(sq.NotBefore) {
+			sq.NotBefore = epoch
+		}
 	}
 	var out []record.Message
 	var err error

@@ -363,6 +363,13 @@ func TestHistoryNewChannelEpoch(t *testing.T) {
 	if !slices.Equal(replayed, []string{"new"}) {
 		t.Fatalf("replay on the new channel: %v", replayed)
 	}
+	// an account that was in the earlier channel reads from its first join
+	alice.join("#ep")
+	if got := alice.history("CHATHISTORY LATEST #ep * 10").texts(); !slices.Equal(got, []string{"old secret", "new"}) {
+		t.Fatalf("its earlier member, back in the new channel, reads %v", got)
+	}
+	alice.send("PART #ep")
+	alice.expect("PART", nil)
 	// the earlier channel's history stays readable to its member while no
 	// channel of that name exists
 	bob.send("PART #ep")

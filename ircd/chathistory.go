@@ -32,9 +32,10 @@ import (
 //   - a channel that is neither registered nor declared in the
 //     configuration is forgotten when its last member leaves; when it is
 //     created again, readers of the new channel see only what was said
-//     since (HistoryQuery.Epoch). An account with a recorded join still
-//     reads the earlier channel's history while no channel of that name
-//     exists.
+//     since (HistoryQuery.Epoch), except accounts that were in the
+//     earlier channel: they read from their first recorded join, as they
+//     do while no channel of that name exists. The forgotten names are kept in memory (at most
+//     Limits.MaxChannels): after a restart, a channel's history goes on.
 
 // historyTimeFormat is the server-time format of timestamp= references.
 const historyTimeFormat = "2006-01-02T15:04:05.000Z"
@@ -56,7 +57,7 @@ func (s *Server) historyAccess(c *Client, target string) (q HistoryQuery, name s
 		}
 		name = ch.name
 		if !ch.permanent {
-			q.Epoch = ch.created
+			q.Epoch = ch.epoch
 		}
 		if ch.isBanned(c) && !c.oper {
 			return q, name, false, false

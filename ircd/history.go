@@ -97,9 +97,10 @@ type HistoryQuery struct {
 	Account     string
 	// Epoch, when not zero, hides entries before it for every reader: a
 	// channel that is neither registered nor declared starts a new
-	// history when it is created again after it was forgotten, so that a
-	// new channel never shows what an earlier one of the same name said
-	// (which may have been +s, or "joined").
+	// history when it is created again after it was forgotten (while the
+	// daemon runs), so that a new channel never shows what an earlier one
+	// of the same name said (which may have been +s, or "joined"). An
+	// account with a recorded join before it reads from that join.
 	Epoch time.Time
 	// Events includes draft/event-playback events; Tagmsg includes
 	// TAGMSGs (reacts and unreacts, for message-tags clients). PRIVMSG

@@ -50,9 +50,10 @@ func (s *Server) runJoinRead(r *joinRead, stored bool) {
 }
 
 // joinHistory records c's JOIN of ch and sends the NAMES, with the read
-// marker and the replay when c gets them: at once when there is nothing
-// to read, otherwise from the lane callback.
-func (s *Server) joinHistory(c *Client, ch *Channel, now time.Time) {
+// marker and the replay when c gets them, and runs after (the access
+// modes) after the NAMES: at once when there is nothing to read,
+// otherwise from the lane callback.
+func (s *Server) joinHistory(c *Client, ch *Channel, now time.Time, after func()) {
 	var w *histWrite
 	if s.storesHistory(ch) {
 		w = s.eventWrite(c, ch, record.KindJoin, now, nil, "")
@@ -68,6 +69,7 @@ func (s *Server) joinHistory(c *Client, ch *Channel, now time.Time) {
 			c.send(s.markreadLine(ch.name, time.Time{})) // a guest has none
 		}
 		s.sendNames(c, ch)
+		after()
 		if w != nil && !s.hist.submit(s, nil, w, nil) {
 			s.hist.refused(s) // the JOIN is live already; only its record is lost
 		}
@@ -78,7 +80,7 @@ func (s *Server) joinHistory(c *Client, ch *Channel, now time.Time) {
 	}
 	r.joinID = w.msg.MsgID
 	w.read = func(stored bool) { s.runJoinRead(r, stored) }
-	done := func(error) { s.joinReadDone(c, ch, r, marker) }
+	done := func(error) { s.joinReadDone(c, ch, r, marker, after) }
 	if s.hist.submit(s, c, w, done) {
 		return
 	}
@@ -93,7 +95,7 @@ func (s *Server) joinHistory(c *Client, ch *Channel, now time.Time) {
 
 // joinReadDone sends what the JOIN read: the read marker, the NAMES, the
 // replay.
-func (s *Server) joinReadDone(c *Client, ch *Channel, r *joinRead, marker bool) {
+func (s *Server) joinReadDone(c *Client, ch *Channel, r *joinRead, marker bool, after func()) {
 	if c.gone {
 		return
 	}
@@ -106,7 +108,11 @@ func (s *Server) joinReadDone(c *Client, ch *Channel, r *joinRead, marker bool) 
 		}
 	}
 	s.sendNames(c, ch)
-	if r.replay == nil || !isMember(ch, c) {
+	if !isMember(ch, c) {
+		return
+	}
+	after()
+	if r.replay == nil {
 		return
 	}
 	switch {

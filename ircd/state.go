@@ -28,6 +28,11 @@ type state struct {
 	// origins counts connections per origin key (Listener.Origin; never
 	// logged)
 	origins map[string]int
+	// forgotten holds the folded names of channels that were neither
+	// registered nor declared and were forgotten when their last member
+	// left (at most Limits.MaxChannels): created again, such a channel
+	// starts a new history (Channel.epoch)
+	forgotten map[string]struct{}
 }
 
 func (st *state) init() {
@@ -36,6 +41,7 @@ func (st *state) init() {
 	st.channels = map[string]*Channel{}
 	st.throttled = map[*Client]struct{}{}
 	st.origins = map[string]int{}
+	st.forgotten = map[string]struct{}{}
 }
 
 func (s *Server) handleEvent(ev event) {
