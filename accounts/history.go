@@ -92,24 +92,45 @@ func storeRef(r ircd.HistoryRef) store.HistoryRef {
 // History implements ircd.Backend.
 func (s *Service) History(q ircd.HistoryQuery) ([]record.Message, error) {
 	sq := store.HistoryQuery{Target: q.Target, Limit: q.Limit, SkipRedacted: true}
-	if !q.Events {
+	switch {
+	case q.Events && q.Tagmsg: // every kind
+	case q.Events:
+		sq.Kinds = store.Kinds(store.KindPrivmsg, store.KindNotice, store.KindJoin, store.KindPart,
+			store.KindQuit, store.KindKick, store.KindMode, store.KindTopic, store.KindNick)
+	case q.Tagmsg:
+		sq.Kinds = store.Kinds(store.KindPrivmsg, store.KindNotice, store.KindTagmsg)
+	default:
 		sq.Kinds = store.KindsMessages
+	}
+	var joined time.Time // the account's first recorded join (zero: none)
+	if q.Account != "" && (q.Joined || !q.Epoch.IsZero()) {
+		t, ok, err := s.cfg.Store.JoinedAt(q.Account, q.Target)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			joined = t
+		}
 	}
 	if q.Joined {
 		nb := q.JoinedSince
-		if q.Account != "" {
-			t, ok, err := s.cfg.Store.JoinedAt(q.Account, q.Target)
-			if err != nil {
-				return nil, err
-			}
-			if ok && (nb.IsZero() || t.Before(nb)) {
-				nb = t
-			}
+		if !joined.IsZero() && (nb.IsZero() || joined.Before(nb)) {
+			nb = joined
 		}
 		if nb.IsZero() {
 			return nil, ircd.ErrHistoryNoAccess
 		}
 		sq.NotBefore = nb
+	}
+	// a new channel's epoch, except for an account that was in an earlier
+	// channel of that name: it reads from its first join
+	if epoch := q.Epoch; !epoch.IsZero() {
+		if !joined.IsZero() && joined.Before(epoch) {
+			epoch = joined
+		}
+		if epoch.After(sq.NotBefore) {
+			sq.NotBefore = epoch
+		}
 	}
 	var out []record.Message
 	var err error

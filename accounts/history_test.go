@@ -26,11 +26,15 @@ type histOpts struct {
 	expire  time.Duration
 	off     bool
 	chans   []ircd.ChannelSpec
+	path    string     // the store file of an earlier env (a restart)
+	clock   *fakeClock // its clock
 }
 
 func startHistEnv(t *testing.T, o histOpts) *env {
 	t.Helper()
 	return startEnv(t, envOptions{
+		path:  o.path,
+		clock: o.clock,
 		acfg: func(c *accounts.Config) {
 			c.History = accounts.HistoryConfig{Enabled: !o.off, Expire: o.expire, PrivateExpire: o.expire}
 		},

@@ -30,6 +30,8 @@ const (
 	capMultiline
 	capChathistory
 	capEventPlayback
+	capReadMarker
+	capMessageRedaction
 )
 
 func (s capSet) has(c capSet) bool { return s&c != 0 }
@@ -47,6 +49,8 @@ var capNames = []struct {
 	{capMultiline, "draft/multiline"},
 	{capChathistory, "draft/chathistory"},
 	{capEventPlayback, "draft/event-playback"},
+	{capMessageRedaction, "draft/message-redaction"},
+	{capReadMarker, "draft/read-marker"},
 	{capEchoMessage, "echo-message"},
 	{capExtendedJoin, "extended-join"},
 	{capExtendedMonitor, "extended-monitor"},
@@ -81,7 +85,7 @@ func (s *Server) availableCaps() capSet {
 		all &^= capSASL
 	}
 	if !s.historyOn() {
-		all &^= capChathistory | capEventPlayback
+		all &^= capChathistory | capEventPlayback | capReadMarker | capMessageRedaction
 	}
 	return all
 }

@@ -89,6 +89,10 @@ type Channel struct {
 	joinStarted time.Time
 	speakOps    bool   // speak = "operators": +m with voice for operators and staff
 	history     string // history policy set for it ("": the default for its modes; history.go)
+	lastJoin    uint64 // s.stampSeq at the latest join (deliver.go, joinedAfter)
+	// epoch: when not zero, its history starts here (a channel of this
+	// name was forgotten before; chathistory.go, historyAccess)
+	epoch time.Time
 }
 
 func (s *Server) newChannel(name string) *Channel {
@@ -99,6 +103,10 @@ func (s *Server) newChannel(name string) *Channel {
 		members: map[*Client]memberMode{},
 	}
 	s.st.channels[ch.folded] = ch
+	if _, ok := s.st.forgotten[ch.folded]; ok {
+		delete(s.st.forgotten, ch.folded)
+		ch.epoch = ch.created
+	}
 	return ch
 }
 
@@ -187,6 +195,15 @@ func (ch *Channel) removeMember(s *Server, c *Client) {
 func (s *Server) forgetChannel(ch *Channel) {
 	if s.st.channels[ch.folded] == ch {
 		delete(s.st.channels, ch.folded)
+		if s.historyOn() && !ch.registered && ch.declared == nil {
+			if len(s.st.forgotten) >= s.lim.MaxChannels {
+				for k := range s.st.forgotten { // make room: an arbitrary one
+					delete(s.st.forgotten, k)
+					break
+				}
+			}
+			s.st.forgotten[ch.folded] = struct{}{}
+		}
 	}
 	for t := range ch.invited {
 		delete(t.invitedTo, ch)
@@ -436,14 +453,16 @@ func (s *Server) join(c *Client, name, key string) {
 		c.numeric(rplTopic, ch.name, ch.topic)
 		c.numeric(rplTopicWhoTime, ch.name, ch.topicBy, strconv.FormatInt(ch.topicAt.Unix(), 10))
 	}
-	s.sendNames(c, ch)
-	s.applyAccess(ch, c)
 	if c.joinedAt == nil {
-		c.joinedAt = make(map[*Channel]time.Time, 4)
+		c.joinedAt = make(map[*Channel]joinMark, 4)
 	}
-	c.joinedAt[ch] = now
-	s.recordEvent(c, ch, record.KindJoin, now, nil, "")
-	s.replayOnJoin(c, ch)
+	s.stampSeq++
+	ch.lastJoin = s.stampSeq
+	c.joinedAt[ch] = joinMark{at: now, seq: s.stampSeq}
+	// the names (with the read marker before their end), then the access
+	// modes and the replay; they may wait for the history lane
+	// (history_join.go)
+	s.joinHistory(c, ch, now, func() { s.applyAccess(ch, c) })
 }
 
 func (s *Server) handlePart(c *Client, m *irc.Message) {

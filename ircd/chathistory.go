@@ -29,6 +29,13 @@ import (
 //     now is read the same way. Banned clients get INVALID_TARGET.
 //   - a private conversation is read only by its two accounts; guests get
 //     INVALID_TARGET for any nick.
+//   - a channel that is neither registered nor declared in the
+//     configuration is forgotten when its last member leaves; when it is
+//     created again, readers of the new channel see only what was said
+//     since (HistoryQuery.Epoch), except accounts that were in the
+//     earlier channel: they read from their first recorded join, as they
+//     do while no channel of that name exists. The forgotten names are kept in memory (at most
+//     Limits.MaxChannels): after a restart, a channel's history goes on.
 
 // historyTimeFormat is the server-time format of timestamp= references.
 const historyTimeFormat = "2006-01-02T15:04:05.000Z"
@@ -38,6 +45,7 @@ const historyTimeFormat = "2006-01-02T15:04:05.000Z"
 // channel's policy is "off", or private history is not kept).
 func (s *Server) historyAccess(c *Client, target string) (q HistoryQuery, name string, empty, ok bool) {
 	q.Events = c.caps.has(capEventPlayback)
+	q.Tagmsg = c.caps.has(capMessageTags) // TAGMSG needs message-tags
 	q.Account = c.account
 	if strings.HasPrefix(target, "#") {
 		folded := Fold(target)
@@ -48,6 +56,9 @@ func (s *Server) historyAccess(c *Client, target string) (q HistoryQuery, name s
 			return q, target, false, c.account != "" && validChannel(target, s.lim.ChannelLen)
 		}
 		name = ch.name
+		if !ch.permanent {
+			q.Epoch = ch.epoch
+		}
 		if ch.isBanned(c) && !c.oper {
 			return q, name, false, false
 		}
@@ -57,7 +68,7 @@ func (s *Server) historyAccess(c *Client, target string) (q HistoryQuery, name s
 		world := ch.historyPolicy() == record.HistoryWorld
 		if isMember(ch, c) {
 			if !world {
-				q.Joined, q.JoinedSince = true, c.joinedAt[ch]
+				q.Joined, q.JoinedSince = true, c.joinedAt[ch].at
 			}
 			return q, name, false, true
 		}
@@ -70,17 +81,8 @@ func (s *Server) historyAccess(c *Client, target string) (q HistoryQuery, name s
 	if c.account == "" {
 		return q, target, false, false
 	}
-	peer := ""
-	if t := s.st.nicks[Fold(target)]; t != nil && t.registered {
-		if t.account == "" {
-			return q, target, false, false
-		}
-		peer = t.account
-	} else if a, isAcct := s.be.ParseAccount(target); isAcct {
-		peer = a
-	} else if a, owned := s.be.NickOwner(Fold(target)); owned {
-		peer = a
-	} else {
+	peer, ok := s.peerAccount(target)
+	if !ok {
 		return q, target, false, false
 	}
 	q.Target = record.PrivateTarget(c.account, peer)
@@ -244,11 +246,81 @@ func (s *Server) chathistoryTargets(c *Client, args []string, limit int, fail fu
 func (s *Server) sendHistoryBatch(c *Client, name string, msgs []record.Message) {
 	b := s.startBatch(c, nil, "chathistory", name)
 	for i := range msgs {
-		if body := historyBody(&msgs[i]); body != nil {
-			b.sendTo(c, historyOut(&msgs[i], body).bytesFor(c.caps))
+		m := &msgs[i]
+		if lines := s.historyLines(m); lines != nil {
+			s.sendHistoryMultiline(c, b, m, lines)
+			continue
+		}
+		if body := historyBody(m); body != nil {
+			b.sendTo(c, historyOut(m, body).bytesFor(c.caps))
 		}
 	}
 	b.end(nil)
+}
+
+// historyLines returns the lines of a stored PRIVMSG or NOTICE that does
+// not fit one IRC line — a draft/multiline message (lines joined with
+// "\n") — or nil for one that does. A line longer than the line limit is
+// cut into pieces at UTF-8 boundaries, each after the first marked as
+// concatenated. No line ever holds a line feed or carriage return.
+func (s *Server) historyLines(m *record.Message) []mlLine {
+	if m.Kind != record.KindPrivmsg && m.Kind != record.KindNotice {
+		return nil
+	}
+	cmd := m.Kind.String()
+	if !strings.ContainsAny(m.Text, "\r\n") && s.fitText(m.Prefix, cmd, m.To, m.Text) == m.Text {
+		return nil
+	}
+	var lines []mlLine
+	for _, l := range strings.Split(m.Text, "\n") {
+		l = strings.ReplaceAll(l, "\r", "")
+		first := true
+		for first || l != "" {
+			part := s.fitText(m.Prefix, cmd, m.To, l)
+			if part == "" && l != "" {
+				return lines // the prefix leaves no room: cannot happen with sane limits
+			}
+			lines = append(lines, mlLine{text: part, concat: !first})
+			l = l[len(part):]
+			first = false
+		}
+	}
+	return lines
+}
+
+// sendHistoryMultiline sends a stored multiline message inside the
+// chathistory batch b: to a draft/multiline client as a multiline batch
+// nested in b (its opening line with the message's tags), to others as
+// its separate non-blank lines, the first with the message ID — as it
+// was relayed live (multiline.go).
+func (s *Server) sendHistoryMultiline(c *Client, b *outBatch, m *record.Message, lines []mlLine) {
+	cmd := m.Kind.String()
+	if b != nil && c.caps.has(capMultiline) {
+		ref := s.newBatchRef()
+		open := historyOut(m, buildLine(m.Prefix, "BATCH", []string{"+" + ref, multilineType, m.To}, false))
+		b.send(open.bytesFor(c.caps))
+		for _, l := range lines {
+			tagged := withBatchTag(buildLine(m.Prefix, cmd, []string{m.To, l.text}, true), ref)
+			if l.concat {
+				tagged = withTag(tagged, multilineConcat, "")
+			}
+			c.send(tagged)
+		}
+		b.send(batchLine(s.name, "", ref, false))
+		return
+	}
+	first := true
+	for _, l := range lines {
+		if l.text == "" {
+			continue
+		}
+		o := historyOut(m, buildLine(m.Prefix, cmd, []string{m.To, l.text}, true))
+		if !first {
+			o.hasID, o.clientTags = false, ""
+		}
+		first = false
+		b.sendTo(c, o.bytesFor(c.caps))
+	}
 }
 
 // historyBody rebuilds the line of a stored message or event (nil for an
@@ -313,33 +385,4 @@ func historyOut(m *record.Message, body []byte) *outMsg {
 		o.clientTags = sb.String()
 	}
 	return o
-}
-
-// replayOnJoin sends the last [history] replay lines of ch to c, which
-// just joined, when c has not negotiated draft/chathistory (it would ask
-// itself). c's input waits for the replay.
-func (s *Server) replayOnJoin(c *Client, ch *Channel) {
-	n := s.cfg.History.Replay
-	if n <= 0 || !s.historyOn() || c.caps.has(capChathistory) || !s.storesHistory(ch) {
-		return
-	}
-	q, name, empty, ok := s.historyAccess(c, ch.name)
-	if !ok || empty {
-		return
-	}
-	q.Sub, q.Limit, q.Events = HistoryLatest, min(n, s.cfg.History.MaxRequest), false
-	s.async(c, func() func() {
-		msgs, err := s.be.History(q)
-		return func() {
-			if err != nil {
-				if !errors.Is(err, ErrHistoryNoAccess) {
-					s.log.Warn("history replay failed", "err", err)
-				}
-				return
-			}
-			if len(msgs) > 0 && !c.gone {
-				s.sendHistoryBatch(c, name, msgs)
-			}
-		}
-	})
 }

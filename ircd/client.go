@@ -77,9 +77,9 @@ type Client struct {
 	ml        *mlBatch          // open draft/multiline batch (multiline.go)
 	mlDead    string            // reference of the last refused batch, whose rest is ignored
 	// message history (history.go)
-	histPending int                    // messages in the history lane, not yet relayed
-	histBarrier bool                   // held until histPending is 0
-	joinedAt    map[*Channel]time.Time // when c joined each of its channels ("joined" policy)
+	histPending int                   // messages in the history lane, not yet relayed
+	histBarrier bool                  // held until histPending is 0
+	joinedAt    map[*Channel]joinMark // when c joined each of its channels ("joined" policy, deliver)
 
 	// send queue
 	qmu     sync.Mutex

@@ -21,12 +21,31 @@ type delivery struct {
 	ctags  string     // client-only tags, serialized
 	at     time.Time
 	msgid  [msgIDLen]byte
+	seq    uint64 // s.stampSeq when stamped
 }
 
-// stamp gives d its time and a new message ID.
+// joinMark is when a client joined a channel: the time, and s.stampSeq
+// then, which tells the messages stamped before the join.
+type joinMark struct {
+	at  time.Time
+	seq uint64
+}
+
+// stamp gives d its time, a new message ID and its place in the order of
+// messages and joins.
 func (s *Server) stamp(d *delivery) {
 	d.at = s.clock.Now()
 	s.msgIDs.next(d.at, &d.msgid)
+	s.stampSeq++
+	d.seq = s.stampSeq
+}
+
+// joinedAfter reports whether member mbr of d.ch joined it after d was
+// stamped: with history, a message waits in the lane and may be relayed
+// after a later join; the joiner did not see it live and gets it from
+// history (replay on JOIN, CHATHISTORY), never twice or out of order.
+func (d *delivery) joinedAfter(mbr *Client) bool {
+	return d.seq <= d.ch.lastJoin && d.seq <= mbr.joinedAt[d.ch].seq
 }
 
 // deliver relays d from c to its recipients and echoes it to c
@@ -55,7 +74,7 @@ func (s *Server) deliver(c *Client, d *delivery) {
 	n := 0
 	if d.ch != nil {
 		for mbr, mm := range d.ch.members {
-			if mbr == c || (need != 0 && !mbr.caps.has(need)) || (d.status != 0 && mm&d.status == 0) {
+			if mbr == c || (need != 0 && !mbr.caps.has(need)) || (d.status != 0 && mm&d.status == 0) || d.joinedAfter(mbr) {
 				continue
 			}
 			send(mbr)

@@ -42,8 +42,10 @@ import (
 // commit. A JOIN of a logged-in account also records its join time
 // (record.Joined, kept at the earliest) for the "joined" policy.
 //
-// Read path: CHATHISTORY and the replay on JOIN query the backend through
-// the async pool (never on the loop); see chathistory.go.
+// Read path: CHATHISTORY queries the backend through the async pool
+// (never on the loop); see chathistory.go. A JOIN's reads (read marker,
+// replay) run in the lane, in order with the messages; see
+// history_join.go.
 
 // HistoryOptions configures message history on the IRC side; the backend
 // decides whether anything is kept at all (FeatureHistory).
@@ -93,9 +95,18 @@ type HistoryQuery struct {
 	Joined      bool
 	JoinedSince time.Time
 	Account     string
-	// Events includes draft/event-playback events and TAGMSG; otherwise
-	// only PRIVMSG and NOTICE are returned.
+	// Epoch, when not zero, hides entries before it for every reader: a
+	// channel that is neither registered nor declared starts a new
+	// history when it is created again after it was forgotten (while the
+	// daemon runs), so that a new channel never shows what an earlier one
+	// of the same name said (which may have been +s, or "joined"). An
+	// account with a recorded join before it reads from that join.
+	Epoch time.Time
+	// Events includes draft/event-playback events; Tagmsg includes
+	// TAGMSGs (reacts and unreacts, for message-tags clients). PRIVMSG
+	// and NOTICE are always returned.
 	Events bool
+	Tagmsg bool
 }
 
 // TargetsQuery is a CHATHISTORY TARGETS read.
@@ -127,6 +138,10 @@ type histWrite struct {
 	msg      record.Message
 	join     *record.Joined
 	rejected bool
+	// read, when set, runs in the lane after the batch is stored (stored:
+	// msg is in the store), so that what it reads is in order with the
+	// messages around it (a JOIN's read marker and replay, history_join.go)
+	read func(stored bool)
 }
 
 // historyOn reports whether messages go through the history lane.
@@ -147,13 +162,19 @@ func (s *Server) commitHistory(batch []*histWrite) error {
 			joins = append(joins, *w.join)
 		}
 	}
-	if len(msgs) == 0 && len(joins) == 0 {
-		return nil
+	var err error
+	if len(msgs) > 0 || len(joins) > 0 {
+		var rejected []int
+		rejected, err = s.be.AppendHistory(msgs, joins)
+		for _, r := range rejected {
+			if r >= 0 && r < len(idx) {
+				batch[idx[r]].rejected = true
+			}
+		}
 	}
-	rejected, err := s.be.AppendHistory(msgs, joins)
-	for _, r := range rejected {
-		if r >= 0 && r < len(idx) {
-			batch[idx[r]].rejected = true
+	for _, w := range batch {
+		if w.read != nil {
+			w.read(err == nil && w.msg.Target != "" && !w.rejected)
 		}
 	}
 	return err
@@ -230,7 +251,13 @@ func (s *Server) historyRecord(c *Client, d *delivery) record.Message {
 		return record.Message{}
 	}
 	text := ""
-	if d.cmd != "TAGMSG" {
+	switch {
+	case d.lines != nil:
+		// a draft/multiline batch is one message: its lines joined with
+		// "\n" (a concatenated line without); each replayed line is fitted
+		// to the line limit then (chathistory.go, historyLines)
+		text = d.text
+	case d.cmd != "TAGMSG":
 		text = s.fitText(c.prefix(), d.cmd, d.target, d.text)
 	}
 	return record.Message{
@@ -254,8 +281,7 @@ func (s *Server) send(c *Client, d *delivery) {
 		return
 	}
 	w := &histWrite{msg: s.historyRecord(c, d)}
-	done := func(err error) {
-		c.histPending--
+	relay := func(err error) {
 		switch {
 		case err != nil || w.rejected:
 			if !c.gone {
@@ -263,6 +289,17 @@ func (s *Server) send(c *Client, d *delivery) {
 			}
 		default:
 			s.deliver(c, d)
+		}
+	}
+	// a labeled command's echo comes from the lane callback, after the
+	// command is done: the callback puts the capture back (labeled.go)
+	lc := c.label
+	done := func(err error) {
+		c.histPending--
+		if lc != nil {
+			s.laneLabel(c, lc, func() { relay(err) })
+		} else {
+			relay(err)
 		}
 		if c.histPending == 0 && c.histBarrier {
 			c.histBarrier = false
@@ -273,6 +310,9 @@ func (s *Server) send(c *Client, d *delivery) {
 		s.hist.refused(s)
 		c.send(s.failLine(d.cmd, "TEMPORARILY_UNAVAILABLE", []string{d.target}, "The server is busy; your message was not sent, try again"))
 		return
+	}
+	if lc != nil {
+		lc.lanes++
 	}
 	c.histPending++
 }
@@ -285,6 +325,13 @@ func (s *Server) recordEvent(c *Client, ch *Channel, kind record.MessageKind, at
 	if !s.storesHistory(ch) {
 		return
 	}
+	if !s.hist.submit(s, nil, s.eventWrite(c, ch, kind, at, params, text), nil) {
+		s.hist.refused(s) // the event is live already; only its record is lost
+	}
+}
+
+// eventWrite is the history lane entry of an event of ch.
+func (s *Server) eventWrite(c *Client, ch *Channel, kind record.MessageKind, at time.Time, params []string, text string) *histWrite {
 	var id [msgIDLen]byte
 	s.msgIDs.next(at, &id)
 	w := &histWrite{msg: record.Message{
@@ -301,9 +348,7 @@ func (s *Server) recordEvent(c *Client, ch *Channel, kind record.MessageKind, at
 	if kind == record.KindJoin && c.account != "" {
 		w.join = &record.Joined{Account: c.account, Target: w.msg.Target, Time: at}
 	}
-	if !s.hist.submit(s, nil, w, nil) {
-		s.hist.refused(s) // the event is live already; only its record is lost
-	}
+	return w
 }
 
 // recordEventAll stores an event of c (QUIT, NICK) in every channel it is

@@ -42,6 +42,11 @@ type labelCapture struct {
 	lines [][]byte
 	bytes int
 	busy  int // c.busy when the command started: more afterwards means it waits for an async step
+	// lanes counts the command's messages still in the history lane: their
+	// echoes belong to the response, which is sent (parked) once the last
+	// of them has been relayed (history.go, send)
+	lanes  int
+	parked bool
 }
 
 // beginLabel starts capturing c's response when m carries a label.
@@ -89,7 +94,30 @@ func (s *Server) endLabel(c *Client) {
 		return // processBatch finishes it once nothing holds c
 	}
 	c.label = nil
+	if lc.lanes > 0 {
+		lc.parked = true // the last echo from the history lane sends it
+		return
+	}
 	s.sendLabeled(c, lc)
+}
+
+// laneLabel runs fn (a history lane callback of a labeled command) with
+// the command's capture in place, so that the echo it sends is part of
+// the labeled response, and sends the response when it was the command's
+// last message and the command is done. Lines sent to c by anything else
+// between the command and its callbacks are not captured.
+func (s *Server) laneLabel(c *Client, lc *labelCapture, fn func()) {
+	prev := c.label
+	c.label = lc
+	fn()
+	if c.label == lc {
+		c.label = prev
+	} // else the capture overflowed the SendQ and c is being dropped
+	lc.lanes--
+	if lc.lanes == 0 && lc.parked && !c.gone {
+		lc.parked = false
+		s.sendLabeled(c, lc)
+	}
 }
 
 // capture adds b (one or more lines) to the response.

@@ -150,6 +150,7 @@ type Server struct {
 	wakeAt time.Time
 
 	batchSeq uint64       // batch reference tags issued (batch.go)
+	stampSeq uint64       // messages stamped and joins made, in order (deliver.go)
 	monitors monitorIndex // who monitors which nick (monitor.go)
 
 	connLimiter *rate.Limiter

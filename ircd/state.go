@@ -28,6 +28,11 @@ type state struct {
 	// origins counts connections per origin key (Listener.Origin; never
 	// logged)
 	origins map[string]int
+	// forgotten holds the folded names of channels that were neither
+	// registered nor declared and were forgotten when their last member
+	// left (at most Limits.MaxChannels): created again, such a channel
+	// starts a new history (Channel.epoch)
+	forgotten map[string]struct{}
 }
 
 func (st *state) init() {
@@ -36,6 +41,7 @@ func (st *state) init() {
 	st.channels = map[string]*Channel{}
 	st.throttled = map[*Client]struct{}{}
 	st.origins = map[string]int{}
+	st.forgotten = map[string]struct{}{}
 }
 
 func (s *Server) handleEvent(ev event) {
@@ -224,6 +230,8 @@ func commandTable() map[string]handler {
 		"AUTHENTICATE": {fn: (*Server).handleAuthenticate, preReg: true, minParams: 1},
 		"JOIN":         {fn: (*Server).handleJoin, minParams: 1},
 		"CHATHISTORY":  {fn: (*Server).handleChathistory},
+		"MARKREAD":     {fn: (*Server).handleMarkread},
+		"REDACT":       {fn: (*Server).handleRedact, minParams: 2},
 		"PART":         {fn: (*Server).handlePart, minParams: 1},
 		"TOPIC":        {fn: (*Server).handleTopic, minParams: 1},
 		"NAMES":        {fn: (*Server).handleNames},

@@ -14,6 +14,11 @@ import (
 // message was there. It returns the tombstone. ErrNotFound if msgid is not
 // in target's history. Redacting a tombstone again changes nothing.
 // Permission is the caller's to check first (HistoryEntryByID).
+//
+// The text is gone from everything the store answers, but bbolt never
+// rewrites a page in place: the page that held it is freed, not zeroed,
+// and its bytes stay in the file (and in any backup, which copies free
+// pages too) until a later write reuses the page.
 func (db *DB) RedactHistory(target, msgid string) (HistoryEntry, error) {
 	var e HistoryEntry
 	err := db.update(func(tx *bolt.Tx) error {

@@ -13,6 +13,10 @@ import (
 // unix nanoseconds (8, big-endian), millisecond precision. A marker only
 // ever moves forward.
 
+// MaxReadMarkers bounds the read markers of one account: a marker for a
+// further target is refused with ErrListFull.
+const MaxReadMarkers = 4096
+
 func checkMarker(account, target string) error {
 	if err := checkKey("account", account); err != nil {
 		return err
@@ -46,6 +50,9 @@ func (db *DB) SetReadMarker(account, target string, t time.Time) (time.Time, err
 		if found && cur >= ns {
 			eff = cur
 			return nil
+		}
+		if !found && countPairs(b, account, MaxReadMarkers) >= MaxReadMarkers {
+			return fmt.Errorf("%w: an account keeps at most %d read markers", ErrListFull, MaxReadMarkers)
 		}
 		eff = ns
 		return b.Put(key, binary.BigEndian.AppendUint64(nil, uint64(ns)))
@@ -91,9 +98,21 @@ func markerValue(v []byte) (int64, bool, error) {
 	return int64(binary.BigEndian.Uint64(v)), true, nil
 }
 
-// deleteReadMarkers removes every read marker of account.
+// deleteReadMarkers removes every read marker and every recorded join
+// time (hist_joined) of account: an expired account's name may be taken
+// by a new account, which must not inherit them.
 func deleteReadMarkers(tx *bolt.Tx, account string) error {
-	b, err := bucket(tx, bucketReadMarkers)
+	for _, name := range [][]byte{bucketReadMarkers, bucketHistJoined} {
+		if err := deletePairs(tx, name, account); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deletePairs removes every account NUL item row of account in bucket name.
+func deletePairs(tx *bolt.Tx, name []byte, account string) error {
+	b, err := bucket(tx, name)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/thorchat/thorchat/record"
 )
 
 func readFile(path string) ([]byte, error)     { return os.ReadFile(path) }
@@ -70,8 +72,8 @@ func TestReadMarkers(t *testing.T) {
 	}
 }
 
-// TestReadMarkersGoWithExpiredAccount: read markers do not keep an unused
-// account, and go with it.
+// TestReadMarkersGoWithExpiredAccount: read markers and join times do not
+// keep an unused account, and go with it.
 func TestReadMarkersGoWithExpiredAccount(t *testing.T) {
 	db := mustOpen(t, dbPath(t), Options{NoSync: true})
 	defer mustClose(t, db)
@@ -83,8 +85,25 @@ func TestReadMarkersGoWithExpiredAccount(t *testing.T) {
 			}
 		}
 	}
+	var joins []record.Joined
+	for _, a := range []string{gone, stays} {
+		for _, target := range []string{"#a", "#b"} {
+			joins = append(joins, record.Joined{Account: a, Target: target, Time: t0})
+		}
+	}
+	if err := db.MarkJoined(joins); err != nil {
+		t.Fatal(err)
+	}
 	if n, _, err := db.ExpireAccounts(t0.Add(24*time.Hour), "", 10, nil); err != nil || n != 1 {
 		t.Fatalf("ExpireAccounts = %d, %v", n, err)
+	}
+	for _, target := range []string{"#a", "#b"} {
+		if _, ok, err := db.JoinedAt(gone, target); err != nil || ok {
+			t.Fatalf("join time of the expired account on %q: %v, %v", target, ok, err)
+		}
+		if j, ok, err := db.JoinedAt(stays, target); err != nil || !ok || !j.Equal(t0) {
+			t.Fatalf("join time of the other account on %q: %v, %v, %v", target, j, ok, err)
+		}
 	}
 	for _, target := range []string{"#a", "#b", PrivateTarget(gone, stays)} {
 		if m, err := db.ReadMarker(gone, target); err != nil || !m.IsZero() {
