@@ -288,6 +288,9 @@ func (s *Server) send(c *Client, d *delivery) {
 				c.send(s.failLine(d.cmd, "MESSAGE_ERROR", []string{d.target}, "Your message could not be stored and was not sent"))
 			}
 		default:
+			if w.msg.Target != "" {
+				s.observer().Stored()
+			}
 			s.deliver(c, d)
 		}
 	}

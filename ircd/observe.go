@@ -34,6 +34,9 @@ type Observer interface {
 	Relayed(deliveries int)
 	// SendQKill counts a disconnection for a full send queue.
 	SendQKill()
+	// Stored counts a message written to history (durable) before it
+	// was relayed.
+	Stored()
 }
 
 type nopObserver struct{}
@@ -47,6 +50,7 @@ func (nopObserver) FakeLag()           {}
 func (nopObserver) OriginRefused()     {}
 func (nopObserver) Relayed(int)        {}
 func (nopObserver) SendQKill()         {}
+func (nopObserver) Stored()            {}
 
 // observer returns the backend's Observer (Backend.Observer) or a no-op
 // one.

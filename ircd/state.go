@@ -244,7 +244,7 @@ func commandTable() map[string]handler {
 		"TAGMSG":       {fn: (*Server).handleTagmsg},
 		"WHO":          {fn: (*Server).handleWho},
 		"WHOIS":        {fn: (*Server).handleWhois},
-		"WHOWAS":       {fn: (*Server).handleWhowas, minParams: 1},
+		"WHOWAS":       {fn: (*Server).handleWhowas, minParams: 0},
 		"AWAY":         {fn: (*Server).handleAway},
 		"SETNAME":      {fn: (*Server).handleSetname, minParams: 1},
 		"VERSION":      {fn: (*Server).handleVersion},

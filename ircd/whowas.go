@@ -97,8 +97,11 @@ func (w *whowasLog) find(folded string, max int, now time.Time, fn func(*whowasE
 // Each nick gets its entries (314 and 312, newest first, at most count
 // when count is positive) or 406; one 369 ends the reply.
 func (s *Server) handleWhowas(c *Client, m *irc.Message) {
-	arg := m.Params[0]
-	if arg == "" {
+	arg := ""
+	if len(m.Params) > 0 {
+		arg = m.Params[0]
+	}
+	if arg == "" { // RFC 2812: 431 for a WHOWAS without a nick
 		c.numeric(errNoNicknameGiven, "No nickname given")
 		return
 	}

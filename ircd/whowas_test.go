@@ -76,6 +76,8 @@ func TestWhowas(t *testing.T) {
 	if len(users) != 1 || len(none) != 1 || none[0] != "nobody" || !ended {
 		t.Errorf("WHOWAS nobody,member: %v, 406 %v", users, none)
 	}
+	// RFC 2812: WHOWAS without a nick is 431, not 461
+	q.expectCode("WHOWAS", "431")
 	// a user still online is not in the history
 	if users, none, _ := whowas(t, q, "WHOWAS querier"); len(users) != 0 || len(none) != 1 {
 		t.Errorf("WHOWAS querier: %v", users)

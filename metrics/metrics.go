@@ -28,6 +28,9 @@ type Sources struct {
 	Tor func() (h torsvc.Health, ok bool)
 	// StoreSize returns the database file's size in bytes.
 	StoreSize func() (int64, error)
+	// HistoryMessages returns how many messages history holds (all
+	// targets together).
+	HistoryMessages func() (int64, error)
 }
 
 // Metrics is the daemon's registry. It implements ircd.Observer.
@@ -44,6 +47,7 @@ type Metrics struct {
 	relayed       prometheus.Counter
 	deliveries    prometheus.Counter
 	sendqKills    prometheus.Counter
+	stored        prometheus.Counter
 	commits       prometheus.Histogram
 	state         *stateCollector
 }
@@ -76,6 +80,7 @@ func New(src Sources) *Metrics {
 		originRefused: counter("thorchat_origin_refusals_total", "Connections refused because their origin (Tor circuit) has too many open or opens them too fast."),
 		relayed:       counter("thorchat_messages_relayed_total", "PRIVMSG, NOTICE and TAGMSG messages relayed."),
 		deliveries:    counter("thorchat_message_deliveries_total", "Copies of relayed messages queued to recipients."),
+		stored:        counter("thorchat_messages_stored_total", "Messages written to history before they were relayed."),
 		sendqKills:    counter("thorchat_sendq_disconnects_total", "Clients disconnected because their send queue was full."),
 		commits: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "thorchat_store_commit_seconds",
@@ -88,7 +93,7 @@ func New(src Sources) *Metrics {
 		m.SetTor(src.Tor)
 	}
 	m.reg.MustRegister(m.conns, m.registrations, m.logins, m.saslFailures, m.floodKills, m.fakeLag,
-		m.originRefused, m.relayed, m.deliveries, m.sendqKills, m.commits, m.state,
+		m.originRefused, m.relayed, m.deliveries, m.sendqKills, m.stored, m.commits, m.state,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -152,3 +157,6 @@ func (m *Metrics) Relayed(deliveries int) {
 
 // SendQKill implements ircd.Observer.
 func (m *Metrics) SendQKill() { m.sendqKills.Inc() }
+
+// Stored implements ircd.Observer.
+func (m *Metrics) Stored() { m.stored.Inc() }

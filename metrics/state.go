@@ -16,6 +16,7 @@ var (
 		"Connected clients by kind (unregistered, guest, logged_in, operator) and transport.", []string{"kind", "transport"}, nil)
 	descChannels  = prometheus.NewDesc("thorchat_channels", "Channels that exist.", nil, nil)
 	descStoreSize = prometheus.NewDesc("thorchat_store_size_bytes", "Size of the database file.", nil, nil)
+	descHistory   = prometheus.NewDesc("thorchat_history_messages", "Messages kept in history, all targets together.", nil, nil)
 	descStart     = prometheus.NewDesc("thorchat_start_time_seconds", "When the daemon started, Unix time.", nil, nil)
 	descTorUp     = prometheus.NewDesc("thorchat_tor_up",
 		"1 while the control connection to tor is up (embedded mode: tor runs).", nil, nil)
@@ -36,7 +37,7 @@ type stateCollector struct {
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descClients, descChannels, descStoreSize, descStart,
+	for _, d := range []*prometheus.Desc{descClients, descChannels, descStoreSize, descHistory, descStart,
 		descTorUp, descBootstrap, descRestarts, descPublished, descDescAge} {
 		ch <- d
 	}
@@ -68,6 +69,13 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descChannels, float64(snap.Channels))
 		} else {
 			ch <- prometheus.NewInvalidMetric(descClients, err)
+		}
+	}
+	if c.src.HistoryMessages != nil {
+		if n, err := c.src.HistoryMessages(); err == nil {
+			gauge(descHistory, float64(n))
+		} else {
+			ch <- prometheus.NewInvalidMetric(descHistory, err)
 		}
 	}
 	if c.src.StoreSize != nil {

@@ -26,6 +26,7 @@ var documentedMetrics = []string{
 	"thorchat_origin_refusals_total", "thorchat_messages_relayed_total", "thorchat_message_deliveries_total",
 	"thorchat_sendq_disconnects_total", "thorchat_store_commit_seconds", "thorchat_clients",
 	"thorchat_channels", "thorchat_store_size_bytes", "thorchat_start_time_seconds",
+	"thorchat_messages_stored_total", "thorchat_history_messages",
 	"go_goroutines", "go_memstats_heap_alloc_bytes", "process_open_fds",
 }
 
@@ -140,6 +141,8 @@ func TestMetricsSocket(t *testing.T) {
 		{"thorchat_logins_total", []string{"mechanism", "THORCHAT-SECP256K1", "result", "ok"}, 1},
 		{"thorchat_messages_relayed_total", nil, 1},
 		{"thorchat_message_deliveries_total", nil, 1},
+		{"thorchat_messages_stored_total", nil, 1}, // history is on by default
+		{"thorchat_history_messages", nil, 1},
 		{"thorchat_store_commit_seconds", nil, 1}, // the account's first login
 		{"thorchat_channels", nil, 1},
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/thorchat/thorchat/config"
 	"github.com/thorchat/thorchat/ircd"
 	"github.com/thorchat/thorchat/metrics"
+	"github.com/thorchat/thorchat/store"
 	"github.com/thorchat/thorchat/torsvc"
 )
 
@@ -31,11 +32,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	var srv *ircd.Server // set before the metrics are served
+	var db *store.DB     // likewise
 	met := metrics.New(metrics.Sources{
-		Snapshot:  func(ctx context.Context) (ircd.Snapshot, error) { return srv.Snapshot(ctx) },
-		StoreSize: storeSize(cfg.Store.Path),
+		Snapshot:        func(ctx context.Context) (ircd.Snapshot, error) { return srv.Snapshot(ctx) },
+		StoreSize:       storeSize(cfg.Store.Path),
+		HistoryMessages: func() (int64, error) { return historyTotal(db) },
 	})
-	db, err := openStore(ctx, cfg, log, met.ObserveCommit)
+	db, err = openStore(ctx, cfg, log, met.ObserveCommit)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/thorchat/thorchat/admin"
 	"github.com/thorchat/thorchat/config"
 	"github.com/thorchat/thorchat/ircd"
+	"github.com/thorchat/thorchat/store"
 )
 
 // descriptorLifetime is how long a v3 onion descriptor stays valid; tor
@@ -197,6 +198,20 @@ func storeSize(path string) func() (int64, error) {
 		}
 		return fi.Size(), nil
 	}
+}
+
+// historyTotal is the number of messages history holds, all targets
+// together (from the per-target counts, not a scan of the messages).
+func historyTotal(db *store.DB) (int64, error) {
+	counts, err := db.HistoryCounts()
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, c := range counts {
+		n += c.Messages
+	}
+	return n, nil
 }
 
 var _ admin.Source = (*daemonSource)(nil)
