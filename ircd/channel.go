@@ -195,7 +195,10 @@ func (ch *Channel) removeMember(s *Server, c *Client) {
 func (s *Server) forgetChannel(ch *Channel) {
 	if s.st.channels[ch.folded] == ch {
 		delete(s.st.channels, ch.folded)
-		if s.historyOn() && !ch.registered && ch.declared == nil {
+		// a world-readable channel's history simply goes on; one whose
+		// history was not for everyone starts anew when the name is
+		// taken again (its earlier members keep reading theirs)
+		if s.historyOn() && !ch.registered && ch.declared == nil && ch.historyPolicy() != record.HistoryWorld {
 			if len(s.st.forgotten) >= s.lim.MaxChannels {
 				for k := range s.st.forgotten { // make room: an arbitrary one
 					delete(s.st.forgotten, k)

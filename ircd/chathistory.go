@@ -30,12 +30,15 @@ import (
 //   - a private conversation is read only by its two accounts; guests get
 //     INVALID_TARGET for any nick.
 //   - a channel that is neither registered nor declared in the
-//     configuration is forgotten when its last member leaves; when it is
-//     created again, readers of the new channel see only what was said
-//     since (HistoryQuery.Epoch), except accounts that were in the
-//     earlier channel: they read from their first recorded join, as they
-//     do while no channel of that name exists. The forgotten names are kept in memory (at most
-//     Limits.MaxChannels): after a restart, a channel's history goes on.
+//     configuration is forgotten when its last member leaves. If its
+//     history was world-readable, it goes on when the channel is created
+//     again (observers of an open channel read what was said before).
+//     Otherwise readers of the new channel see only what was said since
+//     (HistoryQuery.Epoch), except accounts that were in the earlier
+//     channel: they read from their first recorded join, as they do while
+//     no channel of that name exists. The forgotten names are kept in
+//     memory (at most Limits.MaxChannels): after a restart, a channel's
+//     history goes on.
 
 // historyTimeFormat is the server-time format of timestamp= references.
 const historyTimeFormat = "2006-01-02T15:04:05.000Z"
