@@ -84,8 +84,8 @@ type Server struct {
 	history History
 	network string
 	reads   chan struct{} // MaxHistoryReads slots
-	ln     *Listener
-	out    sync.Pool // frame assembly buffers, shared by the Conns
+	ln      *Listener
+	out     sync.Pool // frame assembly buffers, shared by the Conns
 
 	mu   sync.Mutex
 	srvs map[*http.Server]struct{}
@@ -108,8 +108,8 @@ func New(opts Options) (*Server, error) {
 		history: opts.History,
 		network: opts.Network,
 		reads:   make(chan struct{}, MaxHistoryReads),
-		ln:     newListener(),
-		srvs:   map[*http.Server]struct{}{},
+		ln:      newListener(),
+		srvs:    map[*http.Server]struct{}{},
 	}, nil
 }
 
