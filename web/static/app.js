@@ -327,7 +327,7 @@ function addMessage(b, msg, batch) {
   const fromHistory = !!batch;
   msg.reacts = new Map();
   msg.poll = msg.kind === "msg" ? parsePoll(msg.text) : null;
-  msg.mention = !msg.mine && state.nick && new RegExp("(^|[^\\w])" + state.nick.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "($|[^\\w])", "i").test(msg.text);
+  msg.mention = !msg.mine && msg.kind !== "event" && state.nick && new RegExp("(^|[^\\w])" + state.nick.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "($|[^\\w])", "i").test(msg.text);
   if (msg.id) {
     if (state.byMsgid.has(msg.id)) return; // history overlapping live messages
     state.byMsgid.set(msg.id, msg);
@@ -631,8 +631,30 @@ function handleLine(m) {
     const batch = state.batches.get(ref);
     batch.count = (batch.count || 0) + 1;
     m.batch = batch;
+    if (batch.type === "chathistory" && HISTORY_EVENTS[m.command]) {
+      historyEvent(m, batch);
+      return;
+    }
   }
   handle(m);
+}
+
+// Events from history (draft/event-playback) are shown in time order and
+// change nothing: the member list and topic are the live ones.
+const HISTORY_EVENTS = {
+  JOIN: (m, who) => who + " joined",
+  PART: (m, who) => who + " left" + (m.params[1] ? " (" + m.params[1] + ")" : ""),
+  QUIT: (m, who) => who + " quit" + (m.params[0] ? " (" + m.params[0] + ")" : ""),
+  KICK: (m, who) => m.params[1] + " was kicked by " + who + (m.params[2] ? " (" + m.params[2] + ")" : ""),
+  NICK: (m, who) => who + " is now " + m.params[0],
+  TOPIC: (m, who) => who + " set the topic: " + (m.params[1] || ""),
+  MODE: (m, who) => who + " set mode " + m.params.slice(1).join(" "),
+};
+
+function historyEvent(m, batch) {
+  const b = buffer(batch.target);
+  addMessage(b, { id: m.tags.msgid || "", from: "", kind: "event", time: msgTime(m),
+    text: HISTORY_EVENTS[m.command](m, nickOf(m.source)), mine: true }, batch);
 }
 
 // ---- rendering (textContent only) ----------------------------------------
