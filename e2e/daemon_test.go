@@ -213,8 +213,9 @@ type daemonConf struct {
 	devTCP []string
 }
 
-// daemonConfig renders the base configuration merged with extra.
-func daemonConfig(dataDir string, port int, extra string) (daemonConf, error) {
+// daemonConfig renders the base configuration merged with each of extras
+// in turn.
+func daemonConfig(dataDir string, port int, extras ...string) (daemonConf, error) {
 	base := map[string]any{
 		"server": map[string]any{
 			"name":      "thorchat.test",
@@ -232,7 +233,10 @@ func daemonConfig(dataDir string, port int, extra string) (daemonConf, error) {
 			"origin_conn_burst": 100000,
 		},
 	}
-	if strings.TrimSpace(extra) != "" {
+	for _, extra := range extras {
+		if strings.TrimSpace(extra) == "" {
+			continue
+		}
 		var over map[string]any
 		if _, err := toml.Decode(extra, &over); err != nil {
 			return daemonConf{}, fmt.Errorf("parse extra configuration: %w", err)

@@ -8,6 +8,10 @@
 // logger files, irssi runs inside a private tmux server and is observed
 // through the visible pane. Every wait is bounded.
 //
+// The browser client is driven in Debian's chromium (chromedp) and, over
+// WebDriver BiDi, firefox-esr, headless; over Tor both go through the
+// private network's SOCKS port with names resolved by tor.
+//
 // Clients that are not installed make the tests skip, naming the Debian
 // package to install; with THORCHAT_REQUIRE_CLIENTS=1 they fail instead.
 //

@@ -57,8 +57,9 @@ type onionDaemon struct {
 }
 
 // newOnionDaemon writes the configuration of an onion-only daemon joined to
-// n (no dev_tcp, no unix listener) and checks it with -check.
-func newOnionDaemon(t *testing.T, n *tortest.Network) *onionDaemon {
+// n (no dev_tcp, no unix listener), with extra TOML documents merged over
+// it, and checks it with -check.
+func newOnionDaemon(t *testing.T, n *tortest.Network, extra ...string) *onionDaemon {
 	t.Helper()
 	if daemonBin == "" {
 		t.Fatal("thorchatd was not built (TestMain did not run)")
@@ -83,7 +84,7 @@ func newOnionDaemon(t *testing.T, n *tortest.Network) *onionDaemon {
 	if err := os.Mkdir(dataDir, 0o700); err != nil {
 		t.Fatalf("create data dir: %v", err)
 	}
-	extra := fmt.Sprintf(`
+	base := fmt.Sprintf(`
 [server]
 name = "thorchat.onion.test"
 [listen]
@@ -95,7 +96,7 @@ unix = []
 mode = "embedded"
 extra_torrc = %q
 `, n.TorrcSnippet)
-	cfg, err := daemonConfig(dataDir, 0, extra)
+	cfg, err := daemonConfig(dataDir, 0, append([]string{base}, extra...)...)
 	if err != nil {
 		t.Fatalf("daemon configuration: %v", err)
 	}

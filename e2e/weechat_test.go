@@ -124,6 +124,14 @@ func weechatNoTLSFlag(t testing.TB) string {
 	return "-nossl"
 }
 
+// on returns w reporting to t: a subtest's waits on a weechat its parent
+// started.
+func (w *weechatProc) on(t testing.TB) *weechatProc {
+	c := *w
+	c.t = t
+	return &c
+}
+
 // command runs cmd (e.g. "/connect thor") in weechat's core buffer.
 func (w *weechatProc) command(cmd string) {
 	w.t.Helper()

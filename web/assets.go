@@ -48,7 +48,12 @@ var types = map[string]string{
 type pageData struct {
 	Channels string
 	Network  string
+	// Pages are the default channels' pages without JavaScript (none
+	// without Options.History).
+	Pages []channelLink
 }
+
+type channelLink struct{ Name, Path string }
 
 // loadAssets renders index.html and compresses every asset.
 func loadAssets(opts Options) (map[string]*asset, error) {
@@ -65,7 +70,13 @@ func loadAssets(opts Options) (map[string]*asset, error) {
 				return nil, fmt.Errorf("web: %s: %w", name, err)
 			}
 			var b bytes.Buffer
-			err = t.Execute(&b, pageData{Channels: strings.Join(opts.DefaultChannels, ","), Network: opts.Network})
+			data := pageData{Channels: strings.Join(opts.DefaultChannels, ","), Network: opts.Network}
+			if opts.History != nil {
+				for _, c := range opts.DefaultChannels {
+					data.Pages = append(data.Pages, channelLink{Name: c, Path: ChannelPath(c)})
+				}
+			}
+			err = t.Execute(&b, data)
 			if err != nil {
 				return nil, fmt.Errorf("web: %s: %w", name, err)
 			}

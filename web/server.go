@@ -59,6 +59,9 @@ type Options struct {
 	// Logger receives start-up and failure lines; never addresses or
 	// origin keys.
 	Logger *slog.Logger
+	// History serves the pages without JavaScript (GET /c/<channel>);
+	// nil: there are none.
+	History History
 }
 
 // Site is one way in to the web client: the origin the page is loaded
@@ -76,10 +79,13 @@ type Site struct {
 
 // Server serves the page and hands WebSockets to its Listener.
 type Server struct {
-	log    *slog.Logger
-	assets map[string]*asset
-	ln     *Listener
-	out    sync.Pool // frame assembly buffers, shared by the Conns
+	log     *slog.Logger
+	assets  map[string]*asset
+	history History
+	network string
+	reads   chan struct{} // MaxHistoryReads slots
+	ln      *Listener
+	out     sync.Pool // frame assembly buffers, shared by the Conns
 
 	mu   sync.Mutex
 	srvs map[*http.Server]struct{}
@@ -97,10 +103,13 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	return &Server{
-		log:    log,
-		assets: assets,
-		ln:     newListener(),
-		srvs:   map[*http.Server]struct{}{},
+		log:     log,
+		assets:  assets,
+		history: opts.History,
+		network: opts.Network,
+		reads:   make(chan struct{}, MaxHistoryReads),
+		ln:      newListener(),
+		srvs:    map[*http.Server]struct{}{},
 	}, nil
 }
 
@@ -163,6 +172,10 @@ func (s *Server) handler(site Site) http.Handler {
 		setSecurityHeaders(w.Header())
 		if r.URL.Path == "/ws" {
 			s.serveWS(w, r, site)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/c/") {
+			s.serveChannel(w, r)
 			return
 		}
 		s.serveAsset(w, r)

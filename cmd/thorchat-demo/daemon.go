@@ -19,6 +19,9 @@ import (
 // onionPort is the onion service's virtual port in the demo configuration.
 const onionPort = 6667
 
+// webPort is the onion's port of the browser client ([web] onion_port).
+const webPort = 80
+
 // stopGrace is how long stop waits after SIGTERM: the daemon's shutdown
 // (4 s) plus its tor's (at most 10 s).
 const stopGrace = 20 * time.Second
@@ -54,6 +57,11 @@ func prepareDaemon(ctx context.Context, bin, dir, snippet string) (*daemon, erro
 			"onion_port": onionPort,
 			"dev_tcp":    []string{},
 			"unix":       []string{},
+		},
+		"web": map[string]any{
+			"enabled":          true,
+			"onion_port":       webPort,
+			"default_channels": []string{"#thorchat"},
 		},
 		"tor": map[string]any{
 			"mode":        "embedded",

@@ -10,7 +10,8 @@
 // embedded tor joined to that network, waits until the onion answers IRC
 // through the network's SOCKS port, and prints the lines that connect
 // weechat (SOCKS5 proxy) and irssi (torsocks, to an address the network's
-// client tor maps to the onion) to it. Ctrl-C stops thorchatd
+// client tor maps to the onion) to it, and the chromium command that opens
+// the browser client (port 80 of the onion) through it. Ctrl-C stops thorchatd
 // and the network (only the processes it started) and removes the
 // temporary directories unless -keep is given. See docs/tor.md.
 package main
@@ -151,7 +152,7 @@ func demo(ctx context.Context, o options, stdout, stderr io.Writer, log *slog.Lo
 		return err
 	}
 	printInstructions(stdout, instructions{
-		Onion: d.onion, Port: onionPort, SOCKS: n.SOCKSAddr, IrssiAddr: irssiAddr,
+		Onion: d.onion, Port: onionPort, WebPort: webPort, SOCKS: n.SOCKSAddr, IrssiAddr: irssiAddr,
 		TorsocksConf: torsocksConf, Nick: o.nick, DaemonLog: d.logPath,
 	})
 

@@ -11,7 +11,15 @@ import (
 // instructions are the values of the connection instructions.
 type instructions struct {
 	Onion, SOCKS, TorsocksConf, Nick, DaemonLog, IrssiAddr string
-	Port                                                   int
+	Port, WebPort                                          int
+}
+
+// WebURL is the browser client's address on the onion.
+func (i instructions) WebURL() string {
+	if i.WebPort == 80 {
+		return "http://" + i.Onion + "/"
+	}
+	return fmt.Sprintf("http://%s:%d/", i.Onion, i.WebPort)
 }
 
 // SOCKSHost is the host of the SOCKS address.
@@ -42,6 +50,13 @@ network's tor maps {{.IrssiAddr}} to the onion, because irssi resolves names
 in a child process where torsocks's .onion mapping is lost):
 
     TORSOCKS_CONF_FILE={{.TorsocksConf}} torsocks irssi -c {{.IrssiAddr}} -p {{.Port}} -n {{.Nick}}
+
+the browser client ({{.WebURL}}): a browser whose SOCKS5 proxy is the
+network's SOCKS port, names resolved by the proxy (chromium does so with a
+socks5:// proxy; the resolver rule keeps it from resolving anything itself),
+in a throw-away profile:
+
+    chromium --user-data-dir="$(mktemp -d)" --proxy-server=socks5://{{.SOCKS}} --host-resolver-rules="MAP * ~NOTFOUND , EXCLUDE 127.0.0.1" {{.WebURL}}
 
 any other client: SOCKS5 proxy {{.SOCKS}} (names resolved by the proxy),
 server {{.Onion}} port {{.Port}}, no TLS. Try /join #thorchat.

@@ -134,7 +134,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	var wc *webClient
 	if cfg.Web.Enabled {
-		if wc, err = startWeb(cfg, log, serveOn); err != nil {
+		if wc, err = startWeb(cfg, log, serveOn, publicHistory{srv: srv, acc: acc}); err != nil {
 			srv.Shutdown(context.Background())
 			return err
 		}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -8,8 +10,10 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/thorchat/thorchat/accounts"
 	"github.com/thorchat/thorchat/config"
 	"github.com/thorchat/thorchat/ircd"
+	"github.com/thorchat/thorchat/record"
 	"github.com/thorchat/thorchat/web"
 )
 
@@ -23,8 +27,8 @@ type webClient struct {
 
 // startWeb prepares the page and hands ircd the WebSocket listener; the
 // HTTP listeners are added with serveDev and serveOnion.
-func startWeb(cfg *config.Config, log *slog.Logger, serveOn func(net.Listener, ircd.Listener)) (*webClient, error) {
-	ws, err := web.New(web.Options{DefaultChannels: cfg.Web.DefaultChannels, Network: cfg.Server.Network, Logger: log})
+func startWeb(cfg *config.Config, log *slog.Logger, serveOn func(net.Listener, ircd.Listener), hist web.History) (*webClient, error) {
+	ws, err := web.New(web.Options{DefaultChannels: cfg.Web.DefaultChannels, Network: cfg.Server.Network, Logger: log, History: hist})
 	if err != nil {
 		return nil, err
 	}
@@ -104,4 +108,37 @@ func (w *webClient) serveOnion(ln net.Listener, onion string, port int, proxy bo
 func (w *webClient) close() {
 	w.srv.Close()
 	w.wg.Wait()
+}
+
+// publicHistory is the web client's History: ircd says whether anyone may
+// read a channel (on its loop), the accounts service reads the store.
+type publicHistory struct {
+	srv *ircd.Server
+	acc *accounts.Service
+}
+
+// PublicHistory implements web.History.
+func (h publicHistory) PublicHistory(ctx context.Context, q web.HistoryRequest) (string, []record.Message, error) {
+	name, target, ok, err := h.srv.PublicChannel(ctx, q.Channel)
+	if err != nil {
+		return "", nil, fmt.Errorf("public history: %w", err)
+	}
+	if !ok {
+		return "", nil, web.ErrNotPublic
+	}
+	hq := ircd.HistoryQuery{Sub: ircd.HistoryLatest, Target: target, Limit: q.Limit}
+	switch {
+	case !q.Before.IsZero():
+		hq.Sub, hq.From = ircd.HistoryBefore, ircd.HistoryRef(q.Before)
+	case !q.After.IsZero():
+		hq.Sub, hq.From = ircd.HistoryAfter, ircd.HistoryRef(q.After)
+	}
+	msgs, err := h.acc.History(hq)
+	if errors.Is(err, ircd.ErrHistoryNotFound) {
+		return "", nil, web.ErrNoSuchMessage
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("public history of %s: %w", name, err)
+	}
+	return name, msgs, nil
 }

@@ -108,7 +108,7 @@ function buffer(name) {
   if (!b) {
     b = { name, key, channel: isChannel(name), messages: [], members: new Map(), topic: "", unread: 0,
       mentions: 0, modes: "", typing: new Map(), joined: false, oldest: null, loadingHistory: false,
-      noMoreHistory: false, readMarker: "" };
+      noMoreHistory: false, readMarker: "", fills: 0 };
     state.buffers.set(key, b);
     renderBufferList();
   }
@@ -287,7 +287,7 @@ function onPrivmsg(m) {
   addMessage(b, {
     id: m.tags.msgid || "", from, text, kind, time: msgTime(m), account: m.tags.account || "",
     reply: m.tags["+draft/reply"] || m.tags["+reply"] || "", host: hostOf(m.source), mine,
-  }, !!m.batch);
+  }, m.batch);
   b.typing.delete(fold(from));
   renderTyping();
 }
@@ -320,10 +320,14 @@ function onTagmsg(m) {
   }
 }
 
-function addMessage(b, msg, fromHistory) {
+// addMessage adds a message to b: live at the end, from a history batch
+// before what is shown, in the batch's order (messages often share a
+// millisecond, so time alone cannot place them).
+function addMessage(b, msg, batch) {
+  const fromHistory = !!batch;
   msg.reacts = new Map();
   msg.poll = msg.kind === "msg" ? parsePoll(msg.text) : null;
-  msg.mention = !msg.mine && state.nick && new RegExp("(^|[^\\w])" + state.nick.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "($|[^\\w])", "i").test(msg.text);
+  msg.mention = !msg.mine && msg.kind !== "event" && state.nick && new RegExp("(^|[^\\w])" + state.nick.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "($|[^\\w])", "i").test(msg.text);
   if (msg.id) {
     if (state.byMsgid.has(msg.id)) return; // history overlapping live messages
     state.byMsgid.set(msg.id, msg);
@@ -331,10 +335,17 @@ function addMessage(b, msg, fromHistory) {
   msg.buffer = b;
   if (fromHistory) {
     let i = b.messages.length;
-    while (i > 0 && b.messages[i - 1].time > msg.time) i--;
+    if (batch.at !== undefined && batch.atBuffer === b) i = batch.at;
+    else while (i > 0 && b.messages[i - 1].time >= msg.time) i--;
     b.messages.splice(i, 0, msg);
+    batch.at = i + 1;
+    batch.atBuffer = b;
   } else b.messages.push(msg);
-  if (b.messages.length > 2000) b.messages.splice(0, b.messages.length - 2000);
+  if (b.messages.length > 2000) {
+    const drop = b.messages.length - 2000;
+    b.messages.splice(0, drop);
+    if (batch) batch.at = Math.max(0, batch.at - drop);
+  }
   if (!b.oldest || msg.time < b.oldest) b.oldest = msg.time;
   if (!fromHistory && !msg.mine) {
     if (b.key !== fold(state.current) || document.hidden) {
@@ -512,6 +523,13 @@ function onBatch(m) {
       const b = buffer(batch.target);
       b.loadingHistory = false;
       if (!batch.count) b.noMoreHistory = true;
+      else if (batch.count >= HISTORY_PAGE && b.fills < 4 && b.oldest &&
+        b.messages.filter((x) => x.kind !== "event" && x.kind !== "error").length < HISTORY_PAGE) {
+        // events (joins, quits) count in a page: fill the screen with messages
+        b.fills++;
+        b.loadingHistory = true;
+        send("CHATHISTORY", ["BEFORE", b.name, historyRef(b), HISTORY_PAGE]);
+      }
       if (b.key === fold(state.current)) renderMessages(batch.count ? "keep" : "");
     }
   }
@@ -529,6 +547,13 @@ function onMarkread(m) {
   b.mentions = Math.min(b.mentions, unread);
   renderBufferList();
   renderTitle();
+}
+
+// historyRef is the reference of b's oldest message for CHATHISTORY
+// BEFORE: its msgid (a time would skip messages of the same millisecond).
+function historyRef(b) {
+  const first = b.messages.find((x) => x.id);
+  return first ? "msgid=" + first.id : "timestamp=" + b.oldest.toISOString();
 }
 
 function markRead(b, time) {
@@ -606,8 +631,30 @@ function handleLine(m) {
     const batch = state.batches.get(ref);
     batch.count = (batch.count || 0) + 1;
     m.batch = batch;
+    if (batch.type === "chathistory" && HISTORY_EVENTS[m.command]) {
+      historyEvent(m, batch);
+      return;
+    }
   }
   handle(m);
+}
+
+// Events from history (draft/event-playback) are shown in time order and
+// change nothing: the member list and topic are the live ones.
+const HISTORY_EVENTS = {
+  JOIN: (m, who) => who + " joined",
+  PART: (m, who) => who + " left" + (m.params[1] ? " (" + m.params[1] + ")" : ""),
+  QUIT: (m, who) => who + " quit" + (m.params[0] ? " (" + m.params[0] + ")" : ""),
+  KICK: (m, who) => m.params[1] + " was kicked by " + who + (m.params[2] ? " (" + m.params[2] + ")" : ""),
+  NICK: (m, who) => who + " is now " + m.params[0],
+  TOPIC: (m, who) => who + " set the topic: " + (m.params[1] || ""),
+  MODE: (m, who) => who + " set mode " + m.params.slice(1).join(" "),
+};
+
+function historyEvent(m, batch) {
+  const b = buffer(batch.target);
+  addMessage(b, { id: m.tags.msgid || "", from: "", kind: "event", time: msgTime(m),
+    text: HISTORY_EVENTS[m.command](m, nickOf(m.source)), mine: true }, batch);
 }
 
 // ---- rendering (textContent only) ----------------------------------------
@@ -1091,7 +1138,7 @@ function start() {
     const b = state.current && buffer(state.current);
     if (!b || $("messages").scrollTop > 40 || b.loadingHistory || b.noMoreHistory || !state.caps.has("draft/chathistory") || !b.oldest) return;
     b.loadingHistory = true;
-    send("CHATHISTORY", ["BEFORE", b.name, "timestamp=" + b.oldest.toISOString(), HISTORY_PAGE]);
+    send("CHATHISTORY", ["BEFORE", b.name, historyRef(b), HISTORY_PAGE]);
   });
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden && state.current) select(state.current);
