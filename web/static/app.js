@@ -762,6 +762,7 @@ function renderMessages(keep) {
     if (from && !lined && msg.time > from && !msg.mine && msg.kind !== "event" && msg.kind !== "error") {
       box.append(el("div", "new-line", "New messages"));
       lined = true;
+      prev = null; // the first new message shows who said it
     }
     box.append(messageEl(msg, prev));
     prev = msg;
