@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
+	"gopkg.in/irc.v4"
 )
 
 // chromiumFlags are the headless flags every browser test uses.
@@ -126,6 +127,56 @@ func TestWebClientGuest(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(artifactDir(t), "web-guest.png")
+	if err := os.WriteFile(out, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", out)
+}
+
+// TestWebClientRedaction: a message its sender deletes from an IRC client
+// (REDACT, draft/message-redaction) is greyed out on a guest's page with
+// the reason, its text gone, and a reply quoting it says it was deleted.
+func TestWebClientRedaction(t *testing.T) {
+	webPort := freePort(t)
+	d := startDaemon(t, fmt.Sprintf("[web]\ndev_tcp = [\"127.0.0.1:%d\"]\ndefault_channels = [\"#thorchat\"]\n", webPort))
+	alice := dialIRC(t, d.Addr, "alice")
+	alice.send("CAP REQ :message-tags echo-message draft/message-redaction")
+	alice.expect("CAP ACK", func(m *irc.Message) bool { return m.Command == "CAP" && m.Param(1) == "ACK" })
+	alice.join("#thorchat")
+
+	ctx := startBrowser(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", webPort)
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		t.Fatalf("load %s: %v", url, err)
+	}
+	pageWait(t, ctx, "the guest to join #thorchat", `document.getElementById("member-list").textContent`, "alice")
+	pageWait(t, ctx, "the page to take redactions", `thorchat.state.caps.has("draft/message-redaction") ? "yes" : "no"`, "yes")
+
+	const secret = "the old password is hunter2"
+	alice.privmsg("#thorchat", secret)
+	echo := alice.expect("the echo of alice's message with its msgid", func(m *irc.Message) bool {
+		return m.Command == "PRIVMSG" && m.Trailing() == secret && m.Tags["msgid"] != ""
+	})
+	msgid := echo.Tags["msgid"]
+	alice.send("@+draft/reply=" + msgid + " PRIVMSG #thorchat :oops, wrong channel")
+	pageWait(t, ctx, "the reply quoting the message", `document.getElementById("messages").textContent`, "↪ alice: "+secret)
+
+	alice.send("REDACT #thorchat " + msgid + " :posted by mistake")
+	alice.expect("alice's REDACT back", func(m *irc.Message) bool { return m.Command == "REDACT" && m.Param(1) == msgid })
+	msg := `document.querySelector('#messages .msg[data-msgid="` + msgid + `"]')`
+	pageWait(t, ctx, "the message greyed out", `(`+msg+`?.className || "") + " | " + (`+msg+`?.textContent || "gone")`, "redacted")
+	pageWait(t, ctx, "the reason in place of the text", msg+`?.textContent || ""`, "message deleted (posted by mistake)")
+	pageWait(t, ctx, "the quote of the deleted message", `document.getElementById("messages").textContent`, "↪ alice: (deleted)")
+	if text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("messages").textContent`)); err != nil {
+		t.Fatal(err)
+	} else if strings.Contains(text, secret) {
+		t.Fatalf("the deleted text is still on the page: %q", text)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(artifactDir(t), "web-redaction.png")
 	if err := os.WriteFile(out, shot, 0o644); err != nil {
 		t.Fatal(err)
 	}

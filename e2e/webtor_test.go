@@ -66,7 +66,8 @@ speak = "operators"
 // poll; a second user makes a device key in the page, has it enrolled by
 // NickServ DEVICE ADD from a session logged in with its own key, logs in
 // with it, replies, reacts and votes. A weechat client in the channel sees
-// the messages and the poll as plain text. The operator's page load, token
+// the messages and the poll as plain text. The read marker goes both ways
+// between the user's page and an IRC session of the same account. The operator's page load, token
 // login and a forced reconnect stay within tor's stream budget per circuit.
 // Firefox ESR, headless over WebDriver BiDi through the same proxy, shows
 // the default channel's history. Each step saves a screenshot.
@@ -210,10 +211,56 @@ func TestWebTor(t *testing.T) {
 			screenshot(t, op, shots, "web-tor-8-operator-sees-votes.png")
 		}},
 		{"ReadMarkerAcrossSessions", func(t *testing.T) {
-			// TODO(issue 14): MARKREAD (draft/read-marker) is not on main
-			// yet; once the server offers it, set the marker in the
-			// user's page and see it in a second session of the account.
-			t.Skip("the server does not offer draft/read-marker yet (MARKREAD pending)")
+			// a second session of the user's account: a stock IRC client
+			// with draft/read-marker, logged in with the user's node key
+			sess := loginOnion(t, n, ircAddr, userKey, "usermark", "draft/read-marker")
+			if !sess.HasCap("draft/read-marker") {
+				t.Fatal("the server did not acknowledge draft/read-marker")
+			}
+			if err := sess.Join(webTorChannel); err != nil {
+				t.Fatal(err)
+			}
+			selectBuffer(t, user, webOpsChannel)
+			// what the IRC session saw: the two messages' server times, a
+			// round trip apart (a marker is a time: messages of the same
+			// millisecond are read together)
+			times := map[string]string{}
+			for _, text := range []string{"read marker one", "read marker two"} {
+				sayInPage(t, op, text)
+				readUntil(t, sess, "the operator's "+strconv.Quote(text)+" on the user's IRC session", func(m *irc.Message) bool {
+					if m.Command == "PRIVMSG" && m.Trailing() == text {
+						times[text] = m.Tags["time"]
+					}
+					return times[text] != ""
+				})
+			}
+			unread := `"[" + ([...document.querySelectorAll("#channel-list li")].find(li => li.querySelector(".name")?.textContent === ` +
+				strconv.Quote(webTorChannel[1:]) + `)?.querySelector(".badge-count")?.textContent || "none") + "]"`
+			pageWaitFor(t, user, "two unread in "+webTorChannel+" on the user's page", unread, "[2]", pageBudget)
+
+			// the IRC session reads up to the first: the page follows
+			if err := sess.Send("MARKREAD", webTorChannel, "timestamp="+times["read marker one"]); err != nil {
+				t.Fatal(err)
+			}
+			pageWaitFor(t, user, "one unread after the IRC session's marker", unread, "[1]", pageBudget)
+			selectBuffer(t, user, webTorChannel)
+			pageWaitFor(t, user, `the "new messages" line after what the IRC session read`,
+				`document.querySelector("#messages .new-line")?.nextElementSibling?.textContent || "no line"`, "read marker two", pageBudget)
+			pageWaitFor(t, user, "no unread once the page shows "+webTorChannel, unread, "[none]", pageBudget)
+			screenshot(t, user, shots, "web-tor-9-read-marker.png")
+
+			// the page read the channel: the IRC session hears the marker
+			want, err := time.Parse(time.RFC3339Nano, times["read marker two"])
+			if err != nil {
+				t.Fatalf("time tag %q: %v", times["read marker two"], err)
+			}
+			readUntil(t, sess, "the page's marker on the user's IRC session", func(m *irc.Message) bool {
+				if m.Command != "MARKREAD" || !strings.EqualFold(m.Param(0), webTorChannel) {
+					return false
+				}
+				got, err := time.Parse(time.RFC3339Nano, strings.TrimPrefix(m.Param(1), "timestamp="))
+				return err == nil && got.Equal(want)
+			})
 		}},
 		{"FirefoxShowsHistory", func(t *testing.T) {
 			firefoxShowsHistory(t, n.SOCKSAddr, site, shots)
@@ -242,16 +289,20 @@ func newNodeKey(t *testing.T) (*secp256k1.PrivateKey, string) {
 }
 
 // loginOnion logs in with a node key through the onion on a circuit of its
-// own.
-func loginOnion(t *testing.T, n *tortest.Network, addr string, k *secp256k1.PrivateKey, nick string) *client.Conn {
+// own, asking for extraCaps besides client.DefaultCaps.
+func loginOnion(t *testing.T, n *tortest.Network, addr string, k *secp256k1.PrivateKey, nick string, extraCaps ...string) *client.Conn {
 	t.Helper()
 	dial, err := client.IsolatedSOCKSDialer(n.SOCKSAddr, nick)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var caps []string
+	if len(extraCaps) > 0 {
+		caps = append(client.DefaultCaps(), extraCaps...)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), enrollBudget)
 	defer cancel()
-	c, err := client.Dial(ctx, client.Config{Addr: addr, Dial: dial, Signer: sasl.NewKeySigner(k), Nick: nick, Timeout: attemptBudget})
+	c, err := client.Dial(ctx, client.Config{Addr: addr, Dial: dial, Signer: sasl.NewKeySigner(k), Nick: nick, Timeout: attemptBudget, Caps: caps})
 	if err != nil {
 		t.Fatalf("%s: log in through the onion: %v", nick, err)
 	}

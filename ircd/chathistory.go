@@ -43,6 +43,68 @@ import (
 // historyTimeFormat is the server-time format of timestamp= references.
 const historyTimeFormat = "2006-01-02T15:04:05.000Z"
 
+// historyRead is what a reader may read of a channel's history
+// (channelHistoryRead).
+type historyRead int
+
+const (
+	// readNone: nothing; the target is refused (INVALID_TARGET).
+	readNone historyRead = iota
+	// readEmpty: the channel keeps no history (policy "off").
+	readEmpty
+	// readAll: the whole retained history.
+	readAll
+	// readSinceJoin: a member of a channel that is not "world", from when
+	// its current membership began (an account: from its recorded joins).
+	readSinceJoin
+	// readRecordedJoins: an account that is not a member, from its
+	// recorded joins.
+	readRecordedJoins
+)
+
+// historyReader is who asks for a channel's history. The zero value is an
+// observer of the pages without JavaScript: a guest in no channel, whom no
+// ban can match.
+type historyReader struct {
+	account string // "" for a guest
+	member  bool   // in the channel now
+	banned  bool   // matched by a ban of the channel and not an IRC operator
+}
+
+// channelHistoryRead is the one rule of who reads a channel's history
+// (the visibility above): CHATHISTORY, the replay on JOIN (through
+// historyAccess) and the pages without JavaScript (PublicChannel) ask it.
+// ch is nil when no channel of that name exists now.
+func channelHistoryRead(ch *Channel, r historyReader) historyRead {
+	if ch == nil {
+		if r.account != "" {
+			return readRecordedJoins
+		}
+		return readNone
+	}
+	if r.banned {
+		return readNone
+	}
+	policy := ch.historyPolicy()
+	if policy == record.HistoryOff {
+		return readEmpty
+	}
+	world := policy == record.HistoryWorld
+	if r.member {
+		if world {
+			return readAll
+		}
+		return readSinceJoin
+	}
+	if world && !ch.closed() && !(ch.flags&chanRegOnly != 0 && r.account == "") {
+		return readAll
+	}
+	if r.account != "" {
+		return readRecordedJoins
+	}
+	return readNone
+}
+
 // historyAccess decides what c may read of target. ok is false when c may
 // not (INVALID_TARGET); empty is set when nothing can be there (the
 // channel's policy is "off", or private history is not kept).
@@ -54,32 +116,29 @@ func (s *Server) historyAccess(c *Client, target string) (q HistoryQuery, name s
 		folded := Fold(target)
 		q.Target = record.ChannelTarget(folded)
 		ch := s.st.channels[folded]
-		if ch == nil {
-			q.Joined = true
-			return q, target, false, c.account != "" && validChannel(target, s.lim.ChannelLen)
-		}
-		name = ch.name
-		if !ch.permanent {
-			q.Epoch = ch.epoch
-		}
-		if ch.isBanned(c) && !c.oper {
-			return q, name, false, false
-		}
-		if ch.historyPolicy() == record.HistoryOff {
-			return q, name, true, true
-		}
-		world := ch.historyPolicy() == record.HistoryWorld
-		if isMember(ch, c) {
-			if !world {
-				q.Joined, q.JoinedSince = true, c.joinedAt[ch].at
+		r := historyReader{account: c.account}
+		name = target
+		if ch != nil {
+			name = ch.name
+			if !ch.permanent {
+				q.Epoch = ch.epoch
 			}
-			return q, name, false, true
+			r.member = isMember(ch, c)
+			r.banned = ch.isBanned(c) && !c.oper
 		}
-		if world && !ch.closed() && !(ch.flags&chanRegOnly != 0 && c.account == "") {
+		switch channelHistoryRead(ch, r) {
+		case readEmpty:
+			return q, name, true, true
+		case readAll:
 			return q, name, false, true
+		case readSinceJoin:
+			q.Joined, q.JoinedSince = true, c.joinedAt[ch].at
+			return q, name, false, true
+		case readRecordedJoins:
+			q.Joined = true
+			return q, name, false, ch != nil || validChannel(target, s.lim.ChannelLen)
 		}
-		q.Joined = true
-		return q, name, false, c.account != ""
+		return q, name, false, false
 	}
 	if c.account == "" {
 		return q, target, false, false

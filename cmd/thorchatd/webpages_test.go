@@ -219,6 +219,36 @@ default_channels = ["#open"]
 		}
 	})
 
+	t.Run("SameRuleAsChathistory", func(t *testing.T) {
+		// an IRC guest in none of the channels reads over CHATHISTORY
+		// exactly the history of the channels whose pages are public
+		guest := dial(t, tc.addr(), "observer", nil)
+		guest.send("CAP REQ :batch draft/chathistory")
+		guest.expect("CAP", func(m *irc.Message) bool { return m.Param(1) == "ACK" })
+		for _, ch := range []string{"#open", "#regonly", "#joinedpol", "#offpol", "#secret", "#keyed", "#invite", "#worldinvite"} {
+			code, _, _ := get(t, "/c/"+ch[1:])
+			guest.send("CHATHISTORY LATEST " + ch + " * 10")
+			read, refused := false, false
+			for done := false; !done; {
+				m, err := guest.next(waitFor)
+				if err != nil {
+					t.Fatalf("CHATHISTORY LATEST %s: %v", ch, err)
+				}
+				switch {
+				case m.Command == "FAIL" && m.Param(0) == "CHATHISTORY":
+					refused, done = true, true
+				case m.Command == "PRIVMSG":
+					read = true
+				case m.Command == "BATCH" && strings.HasPrefix(m.Param(0), "-"):
+					done = true
+				}
+			}
+			if public := code == http.StatusOK; public != read || (public && refused) {
+				t.Errorf("%s: page %d, but a guest's CHATHISTORY read it: %v (refused: %v)", ch, code, read, refused)
+			}
+		}
+	})
+
 	t.Run("IndexLinksPages", func(t *testing.T) {
 		code, _, body := get(t, "/")
 		if code != 200 || !strings.Contains(body, `<a href="/c/open">#open</a>`) || !strings.Contains(body, "only the\n    channel pages at /c/&lt;channel&gt; work") {

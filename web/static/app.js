@@ -9,7 +9,7 @@ const NETWORK = body.dataset.network || "ThorChat";
 const WANT_CAPS = ["message-tags", "server-time", "echo-message", "batch", "labeled-response",
   "draft/chathistory", "draft/read-marker", "draft/event-playback", "away-notify", "account-tag",
   "extended-join", "multi-prefix", "userhost-in-names", "draft/multiline", "standard-replies",
-  "account-notify", "chghost", "cap-notify", "sasl"];
+  "account-notify", "chghost", "cap-notify", "draft/message-redaction", "sasl"];
 const REACTS = ["👍", "❤️", "😂", "🎉", "👀", "🚀"];
 const VOTES = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣"];
 const HISTORY_PAGE = 50;
@@ -108,7 +108,7 @@ function buffer(name) {
   if (!b) {
     b = { name, key, channel: isChannel(name), messages: [], members: new Map(), topic: "", unread: 0,
       mentions: 0, modes: "", typing: new Map(), joined: false, oldest: null, loadingHistory: false,
-      noMoreHistory: false, readMarker: "", fills: 0 };
+      noMoreHistory: false, readMarker: "", newFrom: "", fills: 0 };
     state.buffers.set(key, b);
     renderBufferList();
   }
@@ -531,22 +531,50 @@ function onBatch(m) {
         send("CHATHISTORY", ["BEFORE", b.name, historyRef(b), HISTORY_PAGE]);
       }
       if (b.key === fold(state.current)) renderMessages(batch.count ? "keep" : "");
+      else recountUnread(b);
     }
   }
 }
 
+// onMarkread takes the account's read marker of a buffer: the server's
+// answer on JOIN, or a marker another session of the account (or this
+// one) set. It only moves forward; the unread count becomes what is after
+// it, except in the buffer being read.
 function onMarkread(m) {
   const b = buffer(m.params[0]);
   const ts = (m.params[1] || "").replace(/^timestamp=/, "");
-  if (!ts || ts === "*") return;
+  if (!ts || ts === "*" || isNaN(new Date(ts)) || (b.readMarker && b.readMarker >= ts)) return;
   b.readMarker = ts;
-  const t = new Date(ts);
-  const unread = b.messages.filter((x) => x.time > t && !x.mine && x.kind !== "event").length;
-  state.mentions -= b.mentions - Math.min(b.mentions, unread);
+  recountUnread(b);
+}
+
+// recountUnread sets b's unread count to the messages of others after
+// its read marker (none while b is on screen).
+function recountUnread(b) {
+  if (!b.readMarker) return;
+  const t = new Date(b.readMarker);
+  const reading = b.key === fold(state.current) && !document.hidden;
+  const unread = reading ? 0 : b.messages.filter((x) => x.time > t && !x.mine && x.kind !== "event" && x.kind !== "error" && !x.redacted).length;
+  const mentions = Math.min(b.mentions, unread);
+  state.mentions -= b.mentions - mentions;
   b.unread = unread;
-  b.mentions = Math.min(b.mentions, unread);
+  b.mentions = mentions;
   renderBufferList();
   renderTitle();
+}
+
+// onRedact greys out a message its sender or an operator deleted
+// (draft/message-redaction).
+function onRedact(m) {
+  const msg = state.byMsgid.get(m.params[1] || "");
+  if (!msg || (isChannel(m.params[0]) && fold(m.params[0]) !== msg.buffer.key)) return;
+  msg.redacted = true;
+  msg.text = "";
+  msg.poll = null;
+  msg.reacts = new Map();
+  msg.redactReason = m.params[2] || "";
+  rerenderMessage(msg);
+  for (const x of msg.buffer.messages) if (x.reply === msg.id) rerenderMessage(x);
 }
 
 // historyRef is the reference of b's oldest message for CHATHISTORY
@@ -557,7 +585,7 @@ function historyRef(b) {
 }
 
 function markRead(b, time) {
-  if (!state.caps.has("draft/read-marker") || !time) return;
+  if (!state.caps.has("draft/read-marker") || !state.account || !time) return; // guests have no markers
   const ts = time.toISOString();
   if (b.readMarker && b.readMarker >= ts) return;
   b.readMarker = ts;
@@ -616,7 +644,7 @@ const HANDLERS = {
   "305": () => { state.away = false; renderMe(); },
   "306": () => { state.away = true; renderMe(); },
   JOIN: onJoin, PART: onPart, QUIT: onQuit, NICK: onNick, KICK: onKick, MODE: onMode, AWAY: onAway,
-  PRIVMSG: onPrivmsg, NOTICE: onPrivmsg, TAGMSG: onTagmsg, BATCH: onBatch, MARKREAD: onMarkread,
+  PRIVMSG: onPrivmsg, NOTICE: onPrivmsg, TAGMSG: onTagmsg, BATCH: onBatch, MARKREAD: onMarkread, REDACT: onRedact,
   CHGHOST: (m) => { const nick = nickOf(m.source); for (const b of state.buffers.values()) { const u = b.members.get(fold(nick)); if (u) u.host = m.params[1]; } renderMembers(); },
   ACCOUNT: (m) => { if (fold(nickOf(m.source)) === fold(state.nick)) { state.account = m.params[0] === "*" ? "" : m.params[0]; renderMe(); } },
   FAIL: (m) => addEvent(state.current || DEFAULT_CHANNELS[0], m.params.slice(2).join(" "), "error"),
@@ -697,9 +725,11 @@ function select(name) {
   const b = buffer(name);
   state.current = b.name;
   state.mentions -= b.mentions;
+  // the "new messages" line goes where the account had read to
+  b.newFrom = b.unread ? b.readMarker || "" : "";
   b.unread = 0;
   b.mentions = 0;
-  const last = b.messages[b.messages.length - 1];
+  const last = b.messages.findLast((x) => x.kind !== "event" && x.kind !== "error");
   if (last) markRead(b, last.time);
   $("app").classList.remove("show-sidebar");
   renderBufferList();
@@ -726,7 +756,17 @@ function renderMessages(keep) {
   box.replaceChildren();
   if (!b) return;
   let prev = null;
-  for (const msg of b.messages) { box.append(messageEl(msg, prev)); prev = msg; }
+  const from = b.newFrom ? new Date(b.newFrom) : null;
+  let lined = false;
+  for (const msg of b.messages) {
+    if (from && !lined && msg.time > from && !msg.mine && msg.kind !== "event" && msg.kind !== "error") {
+      box.append(el("div", "new-line", "New messages"));
+      lined = true;
+      prev = null; // the first new message shows who said it
+    }
+    box.append(messageEl(msg, prev));
+    prev = msg;
+  }
   if (keep === "keep") box.scrollTop = box.scrollHeight - prevHeight + prevTop;
   else box.scrollTop = box.scrollHeight;
 }
@@ -755,13 +795,13 @@ function nickColor(nick) {
 
 function messageEl(msg, prev) {
   const first = !prev || prev.from !== msg.from || prev.kind !== msg.kind || msg.reply || msg.time - prev.time > 300000;
-  const d = el("div", "msg " + msg.kind + (first ? " first" : "") + (msg.mention ? " mention" : ""));
+  const d = el("div", "msg " + msg.kind + (first ? " first" : "") + (msg.mention ? " mention" : "") + (msg.redacted ? " redacted" : ""));
   msg.el = d;
   if (msg.id) d.dataset.msgid = msg.id;
   d.append(el("span", "time", msg.time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" })));
   if (msg.reply) {
     const orig = state.byMsgid.get(msg.reply);
-    const q = el("span", "quote", orig ? "↪ " + orig.from + ": " + orig.text : "↪ a message not loaded");
+    const q = el("span", "quote", !orig ? "↪ a message not loaded" : "↪ " + orig.from + ": " + (orig.redacted ? "(deleted)" : orig.text));
     q.addEventListener("click", () => jumpTo(msg.reply));
     d.append(q);
   }
@@ -776,6 +816,10 @@ function messageEl(msg, prev) {
     d.append(n);
     const bb = badge(hostKind(msg.host || memberHost(msg.from)));
     if (bb && first) d.append(bb, document.createTextNode(" "));
+  }
+  if (msg.redacted) {
+    d.append(el("span", "text", "message deleted" + (msg.redactReason ? " (" + msg.redactReason + ")" : "")));
+    return d;
   }
   if (msg.poll) d.append(pollEl(msg)); else d.append(el("span", "text", msg.text));
   if (msg.reacts.size) {
