@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -67,15 +69,23 @@ func waitFor(t testing.TB, desc string, cond func() (bool, error), detail func()
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func freePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("pick a free port: %v", err)
+	// A port below the kernel's ephemeral range (32768 and up on Linux):
+	// the port 0 picks, and every outgoing connection's source port, come
+	// from that range, so another test's connect() could take a port
+	// picked there between this probe and the daemon's bind.
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue // in use: try another
+		}
+		if err := ln.Close(); err != nil {
+			t.Fatalf("close probe listener: %v", err)
+		}
+		return port
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	if err := ln.Close(); err != nil {
-		t.Fatalf("close probe listener: %v", err)
-	}
-	return port
+	t.Fatal("no free port in 20000-31999 on 127.0.0.1")
+	return 0
 }
 
 // process is a child process whose output goes to a file.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -59,12 +60,23 @@ func newKey(t testing.TB) *testKey {
 // freePort returns a loopback TCP port that was free a moment ago.
 func freePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// A port below the kernel's ephemeral range (32768 and up on Linux):
+	// the port 0 picks, and every outgoing connection's source port, come
+	// from that range, so another test's connect() could take a port
+	// picked there between this probe and the daemon's bind.
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue // in use: try another
+		}
+		if err := ln.Close(); err != nil {
+			t.Fatalf("close probe listener: %v", err)
+		}
+		return port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port in 20000-31999 on 127.0.0.1")
+	return 0
 }
 
 // testConfig describes a daemon configuration for the tests: a dev_tcp
