@@ -1,7 +1,6 @@
 package loadtest
 
 import (
-	"context"
 	"net"
 	"os"
 	"testing"
@@ -30,22 +29,7 @@ func startFloodServer(tb testing.TB, rate float64) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	runDone := make(chan struct{})
-	go func() { srv.Run(ctx); close(runDone) }()
-	serveDone := make(chan struct{})
-	go func() {
-		srv.Serve(ln, ircd.Listener{Kind: "tcp", Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port})
-		close(serveDone)
-	}()
-	tb.Cleanup(func() {
-		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c()
-		srv.Shutdown(sctx)
-		cancel()
-		<-runDone
-		<-serveDone
-	})
+	serveTCP(tb, srv, ln, nil)
 	return ln.Addr().String()
 }
 

@@ -41,25 +41,7 @@ func startHistoryServer(t testing.TB, queue int) string {
 		db.Close()
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	runDone := make(chan struct{})
-	go func() { srv.Run(ctx); close(runDone) }()
-	serveDone := make(chan struct{})
-	go func() {
-		srv.Serve(ln, ircd.Listener{Kind: "tcp", Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port})
-		close(serveDone)
-	}()
-	t.Cleanup(func() {
-		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c()
-		srv.Shutdown(sctx)
-		cancel()
-		<-runDone
-		<-serveDone
-		if err := db.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
+	serveTCP(t, srv, ln, db.Close)
 	return ln.Addr().String()
 }
 

@@ -47,25 +47,7 @@ func startLoginServer(t testing.TB) (string, string, *store.DB) {
 		t.Fatal(err)
 	}
 	go srv.Serve(uln, ircd.Listener{Kind: "unix", Host: "bench.local"})
-	ctx, cancel := context.WithCancel(context.Background())
-	runDone := make(chan struct{})
-	go func() { srv.Run(ctx); close(runDone) }()
-	serveDone := make(chan struct{})
-	go func() {
-		srv.Serve(ln, ircd.Listener{Kind: "tcp", Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port})
-		close(serveDone)
-	}()
-	t.Cleanup(func() {
-		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c()
-		srv.Shutdown(sctx)
-		cancel()
-		<-runDone
-		<-serveDone
-		if err := db.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
+	serveTCP(t, srv, ln, db.Close)
 	return ln.Addr().String(), sock, db
 }
 

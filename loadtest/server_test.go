@@ -28,23 +28,7 @@ func startServer(tb testing.TB) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	runDone := make(chan struct{})
-	go func() { srv.Run(ctx); close(runDone) }()
-	serveDone := make(chan struct{})
-	port := ln.Addr().(*net.TCPAddr).Port
-	go func() {
-		srv.Serve(ln, ircd.Listener{Kind: "tcp", Host: "127.0.0.1", Port: port})
-		close(serveDone)
-	}()
-	tb.Cleanup(func() {
-		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c()
-		srv.Shutdown(sctx)
-		cancel()
-		<-runDone
-		<-serveDone
-	})
+	serveTCP(tb, srv, ln, nil)
 	return ln.Addr().String()
 }
 
@@ -64,4 +48,32 @@ func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// serveTCP runs srv with ln as its TCP listener until the test ends, then
+// shuts it down and, when after is set, runs it (closing the server's
+// store) and fails the test on its error.
+func serveTCP(tb testing.TB, srv *ircd.Server, ln net.Listener, after func() error) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan struct{})
+	go func() { srv.Run(ctx); close(runDone) }()
+	serveDone := make(chan struct{})
+	go func() {
+		srv.Serve(ln, ircd.Listener{Kind: "tcp", Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port})
+		close(serveDone)
+	}()
+	tb.Cleanup(func() {
+		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c()
+		srv.Shutdown(sctx)
+		cancel()
+		<-runDone
+		<-serveDone
+		if after != nil {
+			if err := after(); err != nil {
+				tb.Errorf("after the server stopped: %v", err)
+			}
+		}
+	})
 }
