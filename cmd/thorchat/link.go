@@ -11,7 +11,6 @@ import (
 
 	"github.com/thorchat/thorchat/client"
 	"github.com/thorchat/thorchat/sasl"
-	"github.com/thorchat/thorchat/torsvc"
 )
 
 // cmdLink implements `thorchat link`: log in with a key of the account
@@ -30,23 +29,18 @@ func cmdLink(args []string, stdout, stderr io.Writer) int {
 	unlink := fs.String("unlink", "", "unlink `KEY` (thorpub1… or hex) from the account instead of linking one")
 	revoke := fs.Bool("revoke", false, "with -unlink: revoke all the account's device credentials too (for a compromised key)")
 	list := fs.Bool("list", false, "print the account's keys")
-	addr := fs.String("addr", "", "server `HOST:PORT` to dial (an onion name with -socks), or unix:PATH")
-	host := fs.String("host", "", "host `NAME` the signatures bind (default: the host of -addr)")
-	port := fs.Int("port", 0, "port the signatures bind (default: the port of -addr)")
-	socks := fs.String("socks", "", "dial through Tor's SOCKS5 port at `HOST:PORT`, e.g. 127.0.0.1:9050")
-	nick := fs.String("nick", "", "nick to register (default: thorchat and 4 random hex digits)")
-	timeout := fs.Duration("timeout", client.DefaultTimeout, "give up after this long")
+	var srvf serverFlags
+	srvf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	linking := nf.key != "" || nf.signCmd != ""
+	srvErr := srvf.check()
 	switch {
 	case fs.NArg() > 0:
 		return fail(stderr, "link", usageErr("unexpected argument %q", fs.Arg(0)))
-	case *addr == "":
-		return fail(stderr, "link", usageErr("-addr HOST:PORT is required"))
-	case *port < 0 || *port > 65535:
-		return fail(stderr, "link", usageErr("-port %d not in 0..65535", *port))
+	case srvErr != nil:
+		return fail(stderr, "link", srvErr)
 	case !linking && *unlink == "" && !*list:
 		return fail(stderr, "link", usageErr("-new-key FILE (or -new-sign-cmd CMD), -unlink KEY or -list is required"))
 	case linking && *unlink != "":
@@ -66,13 +60,9 @@ func cmdLink(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "link", fmt.Errorf("new key: %w", err))
 		}
 	}
-	cfg := client.Config{Addr: *addr, Host: *host, Port: uint16(*port), Nick: *nick, Signer: signer, Timeout: *timeout}
-	if *socks != "" {
-		d, err := torsvc.Dialer(*socks)
-		if err != nil {
-			return fail(stderr, "link", fmt.Errorf("-socks: %w", err))
-		}
-		cfg.Dial = d.DialContext
+	cfg, err := srvf.config(signer)
+	if err != nil {
+		return fail(stderr, "link", err)
 	}
 	c, err := client.Dial(ctx, cfg)
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"syscall"
 
 	"github.com/thorchat/thorchat/client"
-	"github.com/thorchat/thorchat/torsvc"
 )
 
 func cmdLogin(args []string, stdout, stderr io.Writer) int {
@@ -18,23 +17,16 @@ func cmdLogin(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var sf signerFlags
 	sf.register(fs)
-	addr := fs.String("addr", "", "server `HOST:PORT` to dial (an onion name with -socks), or unix:PATH")
-	host := fs.String("host", "", "host `NAME` the signature binds (default: the host of -addr)")
-	port := fs.Int("port", 0, "port the signature binds (default: the port of -addr)")
-	socks := fs.String("socks", "", "dial through Tor's SOCKS5 port at `HOST:PORT`, e.g. 127.0.0.1:9050")
-	nick := fs.String("nick", "", "nick to register (default: thorchat and 4 random hex digits)")
-	timeout := fs.Duration("timeout", client.DefaultTimeout, "give up after this long")
+	var srvf serverFlags
+	srvf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
 		return fail(stderr, "login", usageErr("unexpected argument %q", fs.Arg(0)))
 	}
-	if *addr == "" {
-		return fail(stderr, "login", usageErr("-addr HOST:PORT is required"))
-	}
-	if *port < 0 || *port > 65535 {
-		return fail(stderr, "login", usageErr("-port %d not in 0..65535", *port))
+	if err := srvf.check(); err != nil {
+		return fail(stderr, "login", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -42,20 +34,9 @@ func cmdLogin(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "login", err)
 	}
-	cfg := client.Config{
-		Addr:    *addr,
-		Host:    *host,
-		Port:    uint16(*port),
-		Nick:    *nick,
-		Signer:  signer,
-		Timeout: *timeout,
-	}
-	if *socks != "" {
-		d, err := torsvc.Dialer(*socks)
-		if err != nil {
-			return fail(stderr, "login", fmt.Errorf("-socks: %w", err))
-		}
-		cfg.Dial = d.DialContext
+	cfg, err := srvf.config(signer)
+	if err != nil {
+		return fail(stderr, "login", err)
 	}
 	c, err := client.Dial(ctx, cfg)
 	if err != nil {
