@@ -115,18 +115,7 @@ func weechatAwayScenario(t *testing.T, n awayNet) {
 		return m.Command == "QUIT" && m.Prefix != nil && strings.EqualFold(m.Prefix.Name, "wee")
 	})
 
-	said := make([]time.Time, len(awayLines))
-	for i, text := range awayLines {
-		gopher.privmsg(awayChannel, text)
-		echo := gopher.expect("the echo of "+text, func(m *irc.Message) bool {
-			return m.Command == "PRIVMSG" && m.Prefix != nil && strings.EqualFold(m.Prefix.Name, "gopher") && m.Trailing() == text
-		})
-		at, err := time.Parse(time.RFC3339Nano, echo.Tags["time"])
-		if err != nil {
-			t.Fatalf("echo of %q: server-time %q: %v", text, echo.Tags["time"], err)
-		}
-		said[i] = at
-	}
+	said := sayAwayLines(t, gopher)
 	// whoever showed the lines at receipt time shows a later second
 	time.Sleep(2100 * time.Millisecond)
 	logFrom := fileSize(t, w.logPath(server, awayChannel))
@@ -246,18 +235,7 @@ func TestIrssiHistoryDev(t *testing.T) {
 	gopher.expect("irs's PART", func(m *irc.Message) bool {
 		return m.Command == "PART" && m.Prefix != nil && strings.EqualFold(m.Prefix.Name, "irs")
 	})
-	said := make([]time.Time, len(awayLines))
-	for i, text := range awayLines {
-		gopher.privmsg(awayChannel, text)
-		echo := gopher.expect("the echo of "+text, func(m *irc.Message) bool {
-			return m.Command == "PRIVMSG" && m.Prefix != nil && strings.EqualFold(m.Prefix.Name, "gopher") && m.Trailing() == text
-		})
-		at, err := time.Parse(time.RFC3339Nano, echo.Tags["time"])
-		if err != nil {
-			t.Fatalf("echo of %q: server-time %q: %v", text, echo.Tags["time"], err)
-		}
-		said[i] = at
-	}
+	said := sayAwayLines(t, gopher)
 	time.Sleep(2100 * time.Millisecond)
 	ir.typeLine("/join " + awayChannel)
 	gopher.expectJoin("irs", awayChannel)
@@ -285,4 +263,24 @@ func irssiZone() *time.Location {
 		return time.UTC
 	}
 	return l
+}
+
+// sayAwayLines has gopher (with echo-message and server-time) say
+// awayLines in awayChannel and returns the server time of each, from its
+// echo.
+func sayAwayLines(t *testing.T, gopher *rawClient) []time.Time {
+	t.Helper()
+	said := make([]time.Time, len(awayLines))
+	for i, text := range awayLines {
+		gopher.privmsg(awayChannel, text)
+		echo := gopher.expect("the echo of "+text, func(m *irc.Message) bool {
+			return m.Command == "PRIVMSG" && m.Prefix != nil && strings.EqualFold(m.Prefix.Name, "gopher") && m.Trailing() == text
+		})
+		at, err := time.Parse(time.RFC3339Nano, echo.Tags["time"])
+		if err != nil {
+			t.Fatalf("echo of %q: server-time %q: %v", text, echo.Tags["time"], err)
+		}
+		said[i] = at
+	}
+	return said
 }
